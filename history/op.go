@@ -194,6 +194,8 @@ type Op struct {
 	Value   Value   `json:"value"`           // argument (invoke) or result (completion)
 	Node    string  `json:"node,omitempty"`  // the node the client contacted, or the fault's target
 	Error   string  `json:"error,omitempty"` // why an op failed or is indeterminate
+	// Detail describes a nemesis op in words, e.g. "grudge n1,n2 | n3,n4,n5" or "n3 +2.5s".
+	Detail string `json:"detail,omitempty"`
 }
 
 // Common operation names used by the workloads and understood by the checkers.
