@@ -65,6 +65,7 @@ func newApp(env *appEnv) *cli.App {
 			kvCommand(env),
 			imageCommand(env),
 			pruneCommand(env),
+			containerCommand(env),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides the exit code
 	}
