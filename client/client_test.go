@@ -1,0 +1,76 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestErrorOutcomes(t *testing.T) {
+	tests := []struct {
+		name                string
+		status              int
+		body                string
+		wantFailed, wantInd bool
+	}{
+		{"ok", 200, `{"ok":true}`, false, false},
+		{"bad request", 400, `{"error":"w 7 out of range 1..3"}`, true, false},
+		{"coordinator failed", 503, `{"error":"no replica reachable","outcome":"failed"}`, true, false},
+		{"coordinator timeout", 504, `{"error":"1 of 2 acks","outcome":"indeterminate"}`, false, true},
+		{"bare 500", 500, `oops`, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			c := New(srv.Listener.Addr().String())
+			err := c.Put(context.Background(), "k", "v", 0, "")
+			if got := errors.Is(err, ErrFailed); got != tt.wantFailed {
+				t.Errorf("errors.Is(%v, ErrFailed): got %v, want %v", err, got, tt.wantFailed)
+			}
+			if got := errors.Is(err, ErrIndeterminate); got != tt.wantInd {
+				t.Errorf("errors.Is(%v, ErrIndeterminate): got %v, want %v", err, got, tt.wantInd)
+			}
+			var ce *Error
+			if err != nil && (!errors.As(err, &ce) || ce.Status != tt.status) {
+				t.Errorf("got %#v, want *Error with status %d", err, tt.status)
+			}
+		})
+	}
+}
+
+func TestTransportOutcomes(t *testing.T) {
+	// A refused connection was never sent: failed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	err = New(addr).Put(context.Background(), "k", "v", 0, "")
+	if !errors.Is(err, ErrFailed) {
+		t.Errorf("refused: got %v, want ErrFailed", err)
+	}
+
+	// A server that reads the request and never answers: our timeout after sending is indeterminate.
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(block)
+	err = New(srv.Listener.Addr().String(), WithTimeout(100*time.Millisecond)).Put(context.Background(), "k", "v", 0, "")
+	if !errors.Is(err, ErrIndeterminate) {
+		t.Errorf("timeout after send: got %v, want ErrIndeterminate", err)
+	}
+}
