@@ -196,6 +196,9 @@ type Op struct {
 	Error   string  `json:"error,omitempty"` // why an op failed or is indeterminate
 	// Detail describes a nemesis op in words, e.g. "grudge n1,n2 | n3,n4,n5" or "n3 +2.5s".
 	Detail string `json:"detail,omitempty"`
+	// Line is where the op was read from (1-based line in its file), for error messages; 0 when
+	// the op was not read from a file. It is not encoded.
+	Line int `json:"-"`
 }
 
 // Common operation names used by the workloads and understood by the checkers.

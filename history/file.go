@@ -1,0 +1,174 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Format names a history encoding.
+type Format string
+
+// The history encodings. FormatAuto picks one from the file name, then from the content.
+const (
+	FormatAuto  Format = "auto"
+	FormatJSONL Format = "jsonl"      // faultline's JSON Lines (history.jsonl)
+	FormatEDN   Format = "jepsen-edn" // Jepsen's history.edn
+	FormatText  Format = "jepsen-txt" // Jepsen's history.txt, or a Jepsen run log
+)
+
+// ParseFormat accepts "auto", "jsonl", "jepsen-edn" (or "edn") and "jepsen-txt" (or "txt").
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return FormatAuto, nil
+	case "jsonl", "json":
+		return FormatJSONL, nil
+	case "jepsen-edn", "edn":
+		return FormatEDN, nil
+	case "jepsen-txt", "txt":
+		return FormatText, nil
+	}
+	return "", fmt.Errorf("history: format %q: want jsonl, jepsen-edn, jepsen-txt or auto", s)
+}
+
+// File is a history read from a file or stream.
+type File struct {
+	Ops      []Op
+	Format   Format   // the format it was read as
+	Warnings []string // what was tolerated: a truncated last line, skipped log lines
+}
+
+// ReadFile reads a history file, detecting its format.
+func ReadFile(path string) (*File, error) { return ReadFileFormat(path, FormatAuto) }
+
+// ReadFileFormat reads a history file in the given format (FormatAuto detects it).
+func ReadFileFormat(path string, format Format) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	if format == FormatAuto {
+		format = formatFromName(path)
+	}
+	file, err := Decode(f, format, size)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, filepath.Base(path))
+	}
+	return file, nil
+}
+
+func formatFromName(path string) Format {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".json", ".ndjson":
+		return FormatJSONL
+	case ".edn":
+		return FormatEDN
+	case ".txt", ".log":
+		return FormatText
+	}
+	return FormatAuto
+}
+
+// DetectFormat guesses the format from the first bytes of a history: a JSON object line, an
+// EDN map or vector, or text.
+func DetectFormat(head []byte) Format {
+	s := bytes.TrimLeft(head, " \t\r\n,")
+	switch {
+	case len(s) == 0:
+		return FormatJSONL
+	case s[0] == '{':
+		t := bytes.TrimLeft(s[1:], " \t\r\n")
+		if len(t) > 0 && t[0] == '"' {
+			return FormatJSONL
+		}
+		if len(t) > 0 && t[0] == '}' {
+			return FormatJSONL
+		}
+		return FormatEDN
+	case s[0] == '[' || s[0] == '#' || s[0] == '(' || s[0] == ';':
+		return FormatEDN
+	}
+	return FormatText
+}
+
+// Decode reads a whole history from r. sizeHint (the byte size, or 0) pre-sizes the op slice
+// so a large JSONL history is not copied while it grows.
+func Decode(r io.Reader, format Format, sizeHint int64) (*File, error) {
+	if format == FormatAuto || format == "" {
+		br := bufio.NewReaderSize(r, 64<<10)
+		head, _ := br.Peek(4096)
+		format = DetectFormat(head)
+		r = br
+	}
+	switch format {
+	case FormatJSONL:
+		return readJSONL(r, sizeHint)
+	case FormatEDN:
+		return ReadEDN(r)
+	case FormatText:
+		return ReadText(r)
+	}
+	return nil, fmt.Errorf("history: format %q: want jsonl, jepsen-edn, jepsen-txt or auto", format)
+}
+
+// bytesPerOpGuess is a little under the size of a typical JSONL op line, so the pre-sized
+// slice rarely needs to grow.
+const bytesPerOpGuess = 90
+
+func readJSONL(r io.Reader, sizeHint int64) (*File, error) {
+	var ops []Op
+	if sizeHint > 0 {
+		ops = make([]Op, 0, sizeHint/bytesPerOpGuess+16)
+	}
+	rd := NewReader(r)
+	for {
+		op, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	return &File{Ops: ops, Format: FormatJSONL, Warnings: rd.Warnings()}, nil
+}
+
+// WriteFile writes ops to path as JSON Lines, or as Jepsen EDN when format is FormatEDN.
+func WriteFile(path string, ops []Op, format Format) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	switch format {
+	case FormatEDN:
+		err = WriteEDN(f, ops)
+	case FormatJSONL, FormatAuto, "":
+		w := NewWriter(f)
+		for i := range ops {
+			if err = w.Write(ops[i]); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+	default:
+		err = fmt.Errorf("history: writing format %q: want jsonl or jepsen-edn", format)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("history: %w", cerr)
+	}
+	return err
+}

@@ -1,0 +1,134 @@
+package history
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Operation is a client operation: an invocation paired with its completion, with Jepsen's
+// semantics applied (an info or fail completion takes its input from its invocation; an
+// invocation that never completed is indeterminate, like info).
+type Operation struct {
+	Process Process
+	F       string
+	Key     string
+	Node    string // the node the invocation was sent to
+	Type    Type   // OK, Fail or Info (Info also for an invocation that never completed)
+	Input   Value  // the invocation's value: write/add/incr argument, cas [old new]
+	Output  Value  // the ok completion's value (a read's result); Nil unless Type is OK
+	Call    int64  // invocation time
+	Return  int64  // completion time; Never when it never completed
+	Error   string // the completion's error, if any
+	Invoke  int    // position of the invocation in the ops slice
+	// Complete is the position of the completion in the ops slice, -1 when it never completed.
+	Complete int
+}
+
+// Never is the Return time of an operation that never completed.
+const Never = int64(math.MaxInt64)
+
+// Completed reports whether the operation has a completion record.
+func (o Operation) Completed() bool { return o.Complete >= 0 }
+
+// ValidationError is one problem Validate or Pair found; Line is 0 when ops were not read from
+// a file (then Pos, the position in the slice, locates it).
+type ValidationError struct {
+	Line int
+	Pos  int
+	Msg  string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("op %d: %s", e.Pos, e.Msg)
+}
+
+// maxValidationErrors bounds how many problems one error reports.
+const maxValidationErrors = 20
+
+// Validate checks that ops form a well-formed history: known types, every completion matches an
+// outstanding invocation of the same process and f, at most one outstanding invocation per
+// process, and no op from a process after it crashed (completed with info). Nemesis ops are not
+// paired. It returns nil or an error joining up to 20 *ValidationError.
+func Validate(ops []Op) error {
+	_, err := Pair(ops)
+	return err
+}
+
+// Pair validates ops (see Validate) and pairs every client invocation with its completion, in
+// invocation order. Invocations still outstanding at the end of the history (a killed run) are
+// indeterminate (Type Info, Return Never).
+func Pair(ops []Op) ([]Operation, error) {
+	var errs []error
+	bad := func(i int, format string, args ...any) {
+		if len(errs) < maxValidationErrors {
+			errs = append(errs, &ValidationError{Line: ops[i].Line, Pos: i, Msg: fmt.Sprintf(format, args...)})
+		}
+	}
+	where := func(i int) string {
+		if ops[i].Line > 0 {
+			return fmt.Sprintf("line %d", ops[i].Line)
+		}
+		return fmt.Sprintf("op %d", i)
+	}
+	n := 0
+	for i := range ops {
+		if ops[i].Type == Invoke && !ops[i].Process.IsNemesis() {
+			n++
+		}
+	}
+	out := make([]Operation, 0, n)
+	outstanding := make(map[Process]int) // process -> index into out
+	crashed := make(map[Process]int)     // process -> position of its info completion
+	for i := range ops {
+		op := &ops[i]
+		if !op.Type.Valid() {
+			bad(i, "unknown type %q (want invoke, ok, fail or info)", op.Type)
+			continue
+		}
+		if op.Process.IsNemesis() {
+			continue
+		}
+		if c, ok := crashed[op.Process]; ok {
+			bad(i, "process %s has an op after it crashed (info at %s): a crashed process never completes again", op.Process, where(c))
+			continue
+		}
+		if op.Type == Invoke {
+			if j, ok := outstanding[op.Process]; ok {
+				bad(i, "process %s invokes %s while its %s from %s is outstanding", op.Process, op.F, out[j].F, where(out[j].Invoke))
+				continue
+			}
+			outstanding[op.Process] = len(out)
+			out = append(out, Operation{
+				Process: op.Process, F: op.F, Key: op.Key, Node: op.Node, Type: Info,
+				Input: op.Value, Call: op.Time, Return: Never, Invoke: i, Complete: -1,
+			})
+			continue
+		}
+		j, ok := outstanding[op.Process]
+		if !ok {
+			bad(i, "%s completion of %s by process %s without an invocation", op.Type, op.F, op.Process)
+			continue
+		}
+		o := &out[j]
+		if op.F != o.F {
+			bad(i, "%s completion of %s by process %s, but its invocation at %s is %s", op.Type, op.F, op.Process, where(o.Invoke), o.F)
+			continue
+		}
+		delete(outstanding, op.Process)
+		o.Type, o.Return, o.Complete, o.Error = op.Type, op.Time, i, op.Error
+		if op.Type == OK {
+			o.Output = op.Value
+		}
+		if op.Type == Info {
+			crashed[op.Process] = i
+		}
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("history: invalid history: %w", errors.Join(errs...))
+	}
+	return out, nil
+}
