@@ -1,0 +1,373 @@
+package docker_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/docker"
+	"github.com/faultline/faultline/docker/dockertest"
+	"github.com/faultline/faultline/harness"
+)
+
+// binary is the static faultline the tests' images are built from (TestMain builds it once).
+var binary string
+var binaryErr error
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if err := dockertest.Check(context.Background()); err != nil {
+			return m.Run() // the Docker tests skip (or fail, if required)
+		}
+		dir, err := os.MkdirTemp("", "faultline-docker-test")
+		if err != nil {
+			binaryErr = err
+			return m.Run()
+		}
+		defer os.RemoveAll(dir)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		binary, binaryErr = docker.StaticBinary(ctx, zerolog.Nop(), dir)
+		cancel()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// newRuntime returns a Runtime for the test's binary; it skips or fails without an engine.
+func newRuntime(t *testing.T, edit func(*docker.Config)) *docker.Runtime {
+	t.Helper()
+	dockertest.Require(t)
+	if binaryErr != nil {
+		t.Fatalf("building the static faultline: %v", binaryErr)
+	}
+	cfg := docker.DefaultConfig()
+	cfg.Binary = binary
+	cfg.Log = zerolog.New(zerolog.NewTestWriter(t))
+	cfg.NodeCommand = []string{"container", "testnode"}
+	if edit != nil {
+		edit(&cfg)
+	}
+	rt, err := docker.New(cfg)
+	if err != nil {
+		t.Fatalf("docker.New: %v", err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+// startCluster starts nodes under a fresh run id and tears them down when the test ends,
+// checking that nothing of the run is left.
+func startCluster(t *testing.T, rt *docker.Runtime, nodes ...string) (harness.ClusterSpec, []harness.Node) {
+	t.Helper()
+	spec := harness.ClusterSpec{
+		RunID:      fmt.Sprintf("test-%s-%d", strings.ToLower(t.Name()), time.Now().UnixNano()),
+		Nodes:      nodes,
+		AdminToken: "secret",
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := rt.Teardown(ctx); err != nil {
+			t.Errorf("Teardown: %v", err)
+		}
+		if err := rt.Teardown(ctx); err != nil {
+			t.Errorf("second Teardown: got %v, want nil", err)
+		}
+		dockertest.RequireNothingLeft(t, spec.RunID)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	got, err := rt.Start(ctx, spec)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	for _, n := range got {
+		if err := waitHealthy(ctx, n.Addr); err != nil {
+			t.Fatalf("node %s at %s never became healthy: %v", n.ID, n.Addr, err)
+		}
+	}
+	return spec, got
+}
+
+// health asks a node's /health once, with a short timeout.
+func health(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/health", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// waitHealthy polls /health until it answers or ctx ends.
+func waitHealthy(ctx context.Context, addr string) error {
+	for {
+		err := health(ctx, addr)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// reach reports whether node from opens a TCP connection to addr, from inside its namespace.
+func reach(t *testing.T, rt *docker.Runtime, from, addr string) bool {
+	t.Helper()
+	out, code, err := rt.Exec(context.Background(), from, "", false, "container", "probe", "--addr", addr, "--timeout", "700ms")
+	if err != nil {
+		t.Fatalf("probe from %s to %s: %v", from, addr, err)
+	}
+	switch code {
+	case 0:
+		return true
+	case 1:
+		return false
+	}
+	t.Fatalf("probe from %s to %s: exit code %d: %s", from, addr, code, out)
+	return false
+}
+
+func TestCluster(t *testing.T) {
+	rt := newRuntime(t, nil)
+	_, nodes := startCluster(t, rt, "n1", "n2", "n3")
+	ctx := context.Background()
+	addr := map[string]string{}
+	for _, n := range nodes {
+		addr[n.ID] = n.Addr
+	}
+
+	t.Run("fixed distinct addresses", func(t *testing.T) {
+		seen := map[string]bool{}
+		for _, n := range nodes {
+			ap, err := netip.ParseAddrPort(n.Addr)
+			if err != nil || ap.Port() != 7000 || seen[ap.Addr().String()] {
+				t.Errorf("node %s at %q: want a new bridge IP:7000", n.ID, n.Addr)
+			}
+			seen[ap.Addr().String()] = true
+		}
+	})
+
+	t.Run("kill and restart keep data", func(t *testing.T) {
+		if _, code, err := rt.Exec(ctx, "n1", "", true, "container", "file", "--path", "/data/marker", "--write"); err != nil || code != 0 {
+			t.Fatalf("writing /data/marker in n1: code %d, err %v", code, err)
+		}
+		if err := rt.Kill(ctx, "n1"); err != nil {
+			t.Fatalf("Kill: %v", err)
+		}
+		if err := health(ctx, addr["n1"]); err == nil {
+			t.Fatalf("n1 answers /health after Kill, want no answer")
+		}
+		if err := rt.Kill(ctx, "n1"); err != nil {
+			t.Errorf("second Kill: got %v, want nil", err)
+		}
+		if err := rt.Restart(ctx, "n1"); err != nil {
+			t.Fatalf("Restart: %v", err)
+		}
+		if err := rt.Restart(ctx, "n1"); err != nil {
+			t.Errorf("Restart of a running node: got %v, want nil", err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := waitHealthy(wctx, addr["n1"]); err != nil {
+			t.Fatalf("n1 after Restart: %v", err)
+		}
+		out, code, err := rt.Exec(ctx, "n1", "", true, "container", "file", "--path", "/data/marker")
+		if err != nil || code != 0 {
+			t.Errorf("/data/marker after restart: got code %d (%s), err %v; want it present", code, out, err)
+		}
+	})
+
+	t.Run("pause and resume", func(t *testing.T) {
+		if err := rt.Pause(ctx, "n2"); err != nil {
+			t.Fatalf("Pause: %v", err)
+		}
+		if err := health(ctx, addr["n2"]); err == nil {
+			t.Errorf("paused n2 answers /health, want no answer")
+		}
+		if err := rt.Resume(ctx, "n2"); err != nil {
+			t.Fatalf("Resume: %v", err)
+		}
+		if err := health(ctx, addr["n2"]); err != nil {
+			t.Errorf("resumed n2: got %v, want an answer", err)
+		}
+	})
+
+	t.Run("cut link drops TCP, healed link carries it", func(t *testing.T) {
+		if !reach(t, rt, "n1", addr["n2"]) {
+			t.Fatalf("n1 cannot reach n2 before any partition")
+		}
+		if err := rt.Partition(ctx, map[string][]string{"n2": {"n1"}}); err != nil {
+			t.Fatalf("Partition: %v", err)
+		}
+		if reach(t, rt, "n1", addr["n2"]) {
+			t.Errorf("n1 reaches n2 with n2 dropping n1, want no connection")
+		}
+		if !reach(t, rt, "n3", addr["n2"]) {
+			t.Errorf("n3 cannot reach n2, want only n1 cut")
+		}
+		if err := health(ctx, addr["n2"]); err != nil {
+			t.Errorf("the harness cannot reach partitioned n2: %v", err)
+		}
+		// The rules live in the namespace holder: a crash and restart keeps them.
+		if err := rt.Kill(ctx, "n2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Restart(ctx, "n2"); err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := waitHealthy(wctx, addr["n2"]); err != nil {
+			t.Fatalf("n2 after restart: %v", err)
+		}
+		if reach(t, rt, "n1", addr["n2"]) {
+			t.Errorf("n1 reaches restarted n2, want the partition kept")
+		}
+		if err := rt.Heal(ctx); err != nil {
+			t.Fatalf("Heal: %v", err)
+		}
+		if !reach(t, rt, "n1", addr["n2"]) {
+			t.Errorf("n1 cannot reach n2 after Heal, want a connection")
+		}
+	})
+
+	t.Run("loss", func(t *testing.T) {
+		// One SYN within the probe's timeout: with loss 0.999 it is dropped (but for 1 in 1000).
+		if err := rt.SetLinks(ctx, []harness.Link{{From: "n1", To: "n3", Loss: 0.999}}); err != nil {
+			t.Fatalf("SetLinks: %v", err)
+		}
+		if reach(t, rt, "n1", addr["n3"]) {
+			t.Errorf("n1 reaches n3 with 99.9%% loss, want no connection")
+		}
+		if !reach(t, rt, "n2", addr["n3"]) {
+			t.Errorf("n2 cannot reach n3, want only n1->n3 lossy")
+		}
+		if err := rt.SetLinks(ctx, []harness.Link{{From: "n1", To: "n3", Loss: 0.0001}}); err != nil {
+			t.Fatalf("SetLinks: %v", err)
+		}
+		if !reach(t, rt, "n1", addr["n3"]) {
+			t.Errorf("n1 cannot reach n3 with 0.01%% loss, want a connection")
+		}
+		if err := rt.Heal(ctx); err != nil {
+			t.Fatalf("Heal: %v", err)
+		}
+	})
+
+	t.Run("heal resumes paused nodes", func(t *testing.T) {
+		if err := rt.Pause(ctx, "n3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Heal(ctx); err != nil {
+			t.Fatalf("Heal: %v", err)
+		}
+		if err := health(ctx, addr["n3"]); err != nil {
+			t.Errorf("n3 after Heal: got %v, want an answer", err)
+		}
+	})
+
+	t.Run("logs", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := rt.Logs(ctx, "n1", &buf); err != nil {
+			t.Fatalf("Logs: %v", err)
+		}
+		// n1 was started twice: both starts are in its log.
+		if got := strings.Count(buf.String(), "serving"); got < 2 {
+			t.Errorf("got %d starts in n1's log, want >= 2:\n%s", got, buf.String())
+		}
+	})
+
+	t.Run("unknown node", func(t *testing.T) {
+		if err := rt.Kill(ctx, "n9"); err == nil {
+			t.Errorf("Kill(n9): got nil, want an error")
+		}
+		if err := rt.Partition(ctx, map[string][]string{"n1": {"n9"}}); err == nil {
+			t.Errorf("Partition with n9: got nil, want an error")
+		}
+	})
+
+	t.Run("mechanisms", func(t *testing.T) {
+		m := rt.Mechanisms()
+		for _, k := range []string{"partition", "loss", "delay", "crash", "pause"} {
+			if m[k] == "" {
+				t.Errorf("Mechanisms()[%q] is empty, want a description", k)
+			}
+		}
+		if !strings.Contains(m["delay"], "netem: yes") && !strings.Contains(m["delay"], "netem: no") {
+			t.Errorf("delay mechanism %q: want the netem probe's answer", m["delay"])
+		}
+	})
+}
+
+// TestPublishedPorts runs a one-node cluster reached through a port published on the engine's
+// host, as with a remote engine, next to TestCluster's (their subnets must not collide).
+func TestPublishedPorts(t *testing.T) {
+	rt := newRuntime(t, func(c *docker.Config) { c.Publish = docker.PublishAlways })
+	_, nodes := startCluster(t, rt, "n1")
+	ap, err := netip.ParseAddrPort(nodes[0].Addr)
+	if err != nil || !ap.Addr().IsLoopback() || ap.Port() == 7000 {
+		t.Errorf("got address %q, want a published 127.0.0.1 port", nodes[0].Addr)
+	}
+}
+
+func TestImageBuildAndSkip(t *testing.T) {
+	dockertest.Require(t)
+	if binaryErr != nil {
+		t.Fatalf("building the static faultline: %v", binaryErr)
+	}
+	// A binary of its own (the test's plus a trailing byte), so the first EnsureImage builds.
+	b, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir() + "/faultline"
+	if err := os.WriteFile(bin, append(b, []byte(t.Name()+time.Now().String())...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rt := newRuntime(t, func(c *docker.Config) { c.Binary = bin })
+	ctx := context.Background()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+
+	tag, built, err := rt.EnsureImage(ctx, false)
+	if err != nil {
+		t.Fatalf("EnsureImage: %v", err)
+	}
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true}) })
+	if !built {
+		t.Errorf("first EnsureImage of a new binary: built = false, want true")
+	}
+	tag2, built2, err := rt.EnsureImage(ctx, false)
+	if err != nil || tag2 != tag || built2 {
+		t.Errorf("second EnsureImage: got (%s, %v, %v), want (%s, false, nil)", tag2, built2, err, tag)
+	}
+	insp, err := cli.ImageInspect(ctx, tag)
+	if err != nil {
+		t.Fatalf("inspecting %s: %v", tag, err)
+	}
+	if insp.Config == nil || insp.Config.User != "65534:65534" || insp.Config.Labels[docker.LabelImage] != "1" {
+		t.Errorf("image config %+v: want user 65534:65534 and label %s=1", insp.Config, docker.LabelImage)
+	}
+}
