@@ -355,7 +355,9 @@ func TestImageBuildAndSkip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("EnsureImage: %v", err)
 	}
-	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true}) })
+	t.Cleanup(func() {
+		cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
 	if !built {
 		t.Errorf("first EnsureImage of a new binary: built = false, want true")
 	}
