@@ -1,0 +1,154 @@
+package store
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+)
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Config configures a Node. Build it with DefaultConfig and change what you need; Validate
+// checks it without changing it.
+type Config struct {
+	ID      string            // this node's id, e.g. "n1"; must be a key of Peers
+	Peers   map[string]string // every node of the cluster, self included: id -> "host:port"
+	DataDir string            // bbolt file lives here
+
+	Mode        string // "leaderless" (the only mode so far)
+	N           int    // replicas per key; 0 = 3; capped at the cluster size
+	W, R        int    // default write and read quorums; 0 = majority of N
+	Consistency string // LWW, VClock or ABD
+
+	ReadRepair     bool          // repair stale replicas seen by a read
+	ReadRepairSync bool          // ...before answering the read (else in the background)
+	AntiEntropy    time.Duration // Merkle anti-entropy round interval; 0 = off
+	HintedHandoff  bool          // store hints for unreachable replicas, deliver them later
+	SloppyQuorum   bool          // hinted writes on fallback nodes count toward W; reads use the first N reachable nodes
+
+	Fsync          string        // "always" (an acked replica write is on disk) or "never"
+	AdminToken     string        // bearer token of /admin/...; "" = admin API off
+	RequestTimeout time.Duration // coordinator deadline for one client request
+	HintInterval   time.Duration // how often hints are offered to their targets
+	VNodes         int           // virtual nodes per node on the ring
+	MaxBodyBytes   int64         // client request body limit
+	Seed           int64         // seeds the fault filter's loss decisions
+
+	Now func() time.Time // real time source (time.Now if nil); the node's clock adds its skew
+}
+
+// DefaultConfig returns the issue's defaults for a node; set ID, Peers and DataDir.
+func DefaultConfig() Config {
+	return Config{
+		Mode:           "leaderless",
+		N:              3,   // capped at the cluster size
+		W:              0,   // majority of N
+		R:              0,   // majority of N
+		Consistency:    LWW, // timestamps from the node's clock
+		ReadRepair:     true,
+		ReadRepairSync: false, // repair in the background
+		AntiEntropy:    time.Second,
+		HintedHandoff:  true,
+		SloppyQuorum:   false, // it breaks the quorum intersection abd relies on
+		Fsync:          "always",
+		RequestTimeout: time.Second,
+		HintInterval:   250 * time.Millisecond,
+		VNodes:         64,
+		MaxBodyBytes:   1 << 20,
+		Seed:           1,
+	}
+}
+
+// EffectiveN is N (3 if 0) capped at the cluster size.
+func (c Config) EffectiveN() int {
+	n := c.N
+	if n == 0 {
+		n = 3
+	}
+	return min(n, len(c.Peers))
+}
+
+// EffectiveW is W, or the majority of EffectiveN when W is 0.
+func (c Config) EffectiveW() int {
+	if c.W == 0 {
+		return Majority(c.EffectiveN())
+	}
+	return c.W
+}
+
+// EffectiveR is R, or the majority of EffectiveN when R is 0.
+func (c Config) EffectiveR() int {
+	if c.R == 0 {
+		return Majority(c.EffectiveN())
+	}
+	return c.R
+}
+
+// NodeIDs are the cluster's node ids, sorted.
+func (c Config) NodeIDs() []string {
+	ids := make([]string, 0, len(c.Peers))
+	for id := range c.Peers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Validate checks c without changing it.
+func (c Config) Validate() error {
+	if !idRE.MatchString(c.ID) {
+		return fmt.Errorf("store: ID %q must be 1-64 letters, digits, '-' or '_'", c.ID)
+	}
+	if _, ok := c.Peers[c.ID]; !ok {
+		return fmt.Errorf("store: ID %q is not in Peers %v", c.ID, c.NodeIDs())
+	}
+	for id, addr := range c.Peers {
+		if !idRE.MatchString(id) {
+			return fmt.Errorf("store: peer id %q must be 1-64 letters, digits, '-' or '_'", id)
+		}
+		if addr == "" {
+			return fmt.Errorf("store: peer %q has no address", id)
+		}
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("store: DataDir is empty")
+	}
+	if c.Mode != "leaderless" {
+		return fmt.Errorf("store: Mode %q: only \"leaderless\" is built", c.Mode)
+	}
+	if c.N < 0 {
+		return fmt.Errorf("store: N (%d) must be >= 1 (0 = 3)", c.N)
+	}
+	n := c.EffectiveN()
+	if c.W < 0 || c.W > n {
+		return fmt.Errorf("store: W (%d) must be in 1..N (%d) (0 = majority)", c.W, n)
+	}
+	if c.R < 0 || c.R > n {
+		return fmt.Errorf("store: R (%d) must be in 1..N (%d) (0 = majority)", c.R, n)
+	}
+	switch c.Consistency {
+	case LWW, VClock, ABD:
+	default:
+		return fmt.Errorf("store: Consistency %q: want lww, vclock or abd", c.Consistency)
+	}
+	if c.Fsync != "always" && c.Fsync != "never" {
+		return fmt.Errorf("store: Fsync %q: want always or never", c.Fsync)
+	}
+	if c.AntiEntropy < 0 {
+		return fmt.Errorf("store: AntiEntropy (%s) must be >= 0 (0 = off)", c.AntiEntropy)
+	}
+	if c.RequestTimeout <= 0 {
+		return fmt.Errorf("store: RequestTimeout (%s) must be > 0", c.RequestTimeout)
+	}
+	if c.HintInterval <= 0 {
+		return fmt.Errorf("store: HintInterval (%s) must be > 0", c.HintInterval)
+	}
+	if c.VNodes < 1 {
+		return fmt.Errorf("store: VNodes (%d) must be >= 1", c.VNodes)
+	}
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("store: MaxBodyBytes (%d) must be >= 1024", c.MaxBodyBytes)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/faultline/faultline/client"
+)
+
+// Faults is the node's transport fault filter. Drop: peers this node must not hear; requests to
+// and from them are silently lost (the sender waits out its timeout; a held inbound request is
+// not applied). Links: per peer, every message exchanged with it (request or response, either
+// direction) is delayed by Delay and lost with probability Loss.
+type Faults struct {
+	mu    sync.Mutex
+	drop  map[string]bool
+	links map[string]client.LinkFault
+	rng   *rand.Rand
+}
+
+func newFaults(seed int64) *Faults {
+	return &Faults{drop: map[string]bool{}, links: map[string]client.LinkFault{}, rng: rand.New(rand.NewSource(seed))}
+}
+
+// Set replaces the whole filter. Unknown peer ids are rejected so a typo cannot silently heal.
+func (f *Faults) Set(w client.FaultsWire, peers map[string]string) error {
+	drop := map[string]bool{}
+	for _, p := range w.Drop {
+		if _, ok := peers[p]; !ok {
+			return fmt.Errorf("drop: unknown peer %q", p)
+		}
+		drop[p] = true
+	}
+	links := map[string]client.LinkFault{}
+	for p, l := range w.Links {
+		if _, ok := peers[p]; !ok {
+			return fmt.Errorf("links: unknown peer %q", p)
+		}
+		if l.Loss < 0 || l.Loss > 1 {
+			return fmt.Errorf("links[%s].loss %v out of range 0..1", p, l.Loss)
+		}
+		if l.DelayMS < 0 || l.DelayMS > 600000 {
+			return fmt.Errorf("links[%s].delay_ms %v out of range 0..600000", p, l.DelayMS)
+		}
+		links[p] = client.LinkFault{Delay: time.Duration(l.DelayMS * float64(time.Millisecond)), Loss: l.Loss}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drop, f.links = drop, links
+	return nil
+}
+
+// Wire returns the filter as its JSON form.
+func (f *Faults) Wire() client.FaultsWire {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := client.FaultsWire{Drop: []string{}, Links: map[string]client.LinkWire{}}
+	for p := range f.drop {
+		w.Drop = append(w.Drop, p)
+	}
+	sort.Strings(w.Drop)
+	for p, l := range f.links {
+		w.Links[p] = client.LinkWire{DelayMS: float64(l.Delay) / float64(time.Millisecond), Loss: l.Loss}
+	}
+	return w
+}
+
+// verdict decides the fate of one message exchanged with peer: lost (dropped or lost) and the
+// delay to add.
+func (f *Faults) verdict(peer string) (dropped, lost bool, delay time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.drop[peer] {
+		return true, false, 0
+	}
+	l, ok := f.links[peer]
+	if !ok {
+		return false, false, 0
+	}
+	if l.Loss > 0 && f.rng.Float64() < l.Loss {
+		return false, true, 0
+	}
+	return false, false, l.Delay
+}

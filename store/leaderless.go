@@ -1,0 +1,569 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/faultline/faultline/client"
+	"github.com/rs/zerolog"
+)
+
+// Internal wire types.
+type (
+	readReq struct {
+		Key string `json:"key"`
+	}
+	readResp struct {
+		Record Record `json:"record"`
+	}
+	writeReq struct {
+		Key     string `json:"key"`
+		Record  Record `json:"record"`
+		HintFor string `json:"hint_for,omitempty"` // store as a hint for this node, not as data
+	}
+	treeReq struct {
+		Inner []int `json:"inner,omitempty"`
+	} // empty: root level; else leaves under these inner nodes
+	treeResp struct {
+		Inner  []uint64       `json:"inner,omitempty"`
+		Leaves map[int]uint64 `json:"leaves,omitempty"`
+	}
+	syncReq struct {
+		Leaves  []int             `json:"leaves"`
+		Records map[string]Record `json:"records"`
+	}
+	syncResp struct {
+		Records map[string]Record `json:"records"`
+	}
+)
+
+// Leaderless is the Dynamo-style replication mode.
+type Leaderless struct {
+	cfg   Config
+	n     int
+	ring  *Ring
+	db    *storage
+	tr    *transport
+	clock *Clock
+	stats *Stats
+	log   zerolog.Logger
+
+	susMu   sync.Mutex
+	suspect map[string]bool // peers that failed their last call; cleared by a successful call
+
+	treeMu sync.Mutex
+	trees  map[string]*Merkle // peer -> Merkle tree of the keys both replicate
+
+	bg sync.WaitGroup // async repairs and late replica attempts
+
+	aeNext int
+}
+
+var _ Replicator = (*Leaderless)(nil)
+
+func newLeaderless(cfg Config, db *storage, tr *transport, clock *Clock, stats *Stats, log zerolog.Logger) (*Leaderless, error) {
+	l := &Leaderless{
+		cfg: cfg, n: cfg.EffectiveN(), ring: NewRing(cfg.NodeIDs(), cfg.VNodes),
+		db: db, tr: tr, clock: clock, stats: stats, log: log,
+		suspect: map[string]bool{}, trees: map[string]*Merkle{},
+	}
+	for _, p := range cfg.NodeIDs() {
+		if p != cfg.ID {
+			l.trees[p] = &Merkle{}
+		}
+	}
+	err := db.forEach(func(key string, r Record) error {
+		l.updateTrees(key, Record{}, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: building Merkle trees: %w", err)
+	}
+	return l, nil
+}
+
+func (l *Leaderless) updateTrees(key string, old, cur Record) {
+	if old.Equal(cur) {
+		return
+	}
+	pref := l.ring.PrefList(key, l.n)
+	l.treeMu.Lock()
+	defer l.treeMu.Unlock()
+	for _, p := range pref {
+		if t, ok := l.trees[p]; ok {
+			t.Update(key, old, cur)
+		}
+	}
+}
+
+func (l *Leaderless) isSuspect(p string) bool {
+	l.susMu.Lock()
+	defer l.susMu.Unlock()
+	return l.suspect[p]
+}
+
+func (l *Leaderless) setSuspect(p string, down bool) {
+	l.susMu.Lock()
+	defer l.susMu.Unlock()
+	if down {
+		l.suspect[p] = true
+	} else {
+		delete(l.suspect, p)
+	}
+}
+
+func (l *Leaderless) suspects() []string {
+	l.susMu.Lock()
+	defer l.susMu.Unlock()
+	var out []string
+	for p := range l.suspect {
+		out = append(out, p)
+	}
+	return out
+}
+
+// call is transport.call plus failure-detector bookkeeping.
+func (l *Leaderless) call(ctx context.Context, peer, path string, in, out any) error {
+	err := l.tr.call(ctx, peer, path, in, out)
+	l.setSuspect(peer, err != nil)
+	return err
+}
+
+// applyLocal merges rec into this node's replica of key.
+func (l *Leaderless) applyLocal(key string, rec Record) (changed bool, err error) {
+	old, cur, err := l.db.merge(key, rec)
+	if err != nil {
+		var ke kindError
+		if errors.As(err, &ke) {
+			l.stats.Inc("replica_kind_conflict")
+		}
+		return false, err
+	}
+	l.stats.Inc("replica_write")
+	if !old.Equal(cur) {
+		l.stats.Inc("replica_write_changed")
+		if rec.Kind != KindRegister && !old.Empty() {
+			l.stats.Inc("crdt_merge")
+		}
+		l.updateTrees(key, old, cur)
+		return true, nil
+	}
+	return false, nil
+}
+
+// readLocal is this node's replica of key, merged with any hints it holds for it.
+func (l *Leaderless) readLocal(key string) (Record, error) {
+	r, err := l.db.get(key)
+	if err != nil {
+		return r, err
+	}
+	h, err := l.db.hintsFor(key)
+	if err != nil || h.Empty() {
+		return r, err
+	}
+	if m, err := Merge(r, h, l.cfg.Consistency); err == nil {
+		return m, nil
+	}
+	return r, nil
+}
+
+// opContext is the deadline of one client operation; replica attempts outlive the client's HTTP
+// request (so slow replicas and hints still get the write) but not the deadline.
+func (l *Leaderless) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), l.cfg.RequestTimeout)
+}
+
+// ---- writes ----
+
+type attempt struct {
+	node      string // node that acked (replica, or fallback holding a hint)
+	ok        bool
+	refused   bool // the replica definitely did not apply it
+	hinted    bool // stored as a hint
+	countable bool // counts toward W
+}
+
+// replicate sends rec to key's N replicas and waits for w acks. deferred says the write may be
+// applied later even if no replica applies it now (counter contributions).
+func (l *Leaderless) replicate(ctx context.Context, key string, rec Record, w int, deferred bool) error {
+	opCtx, cancel := l.opContext(ctx)
+	walk := l.ring.Walk(key)
+	pref, fallbacks := walk[:l.n], walk[l.n:]
+	results := make(chan attempt, 2*len(pref))
+	var fbMu sync.Mutex
+	usedFallback := map[string]bool{}
+	nextFallback := func() string {
+		fbMu.Lock()
+		defer fbMu.Unlock()
+		for _, f := range fallbacks {
+			if !usedFallback[f] && (f == l.cfg.ID || !l.isSuspect(f)) {
+				usedFallback[f] = true
+				return f
+			}
+		}
+		return ""
+	}
+	var wg sync.WaitGroup
+	for _, target := range pref {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.writeReplica(opCtx, key, rec, target, nextFallback, results)
+		}()
+	}
+	l.bg.Add(1)
+	go func() {
+		defer l.bg.Done()
+		wg.Wait()
+		cancel()
+		close(results)
+	}()
+
+	var t Tally
+	t.Targets = len(pref)
+	t.Deferred = deferred
+	counted := map[string]bool{}
+	for {
+		if o, done := t.Decide(w); done {
+			return l.outcome(o, key, t, w)
+		}
+		select {
+		case a, open := <-results:
+			if !open {
+				t.Finished = true
+				continue
+			}
+			switch {
+			case a.ok && a.countable && !counted[a.node]:
+				counted[a.node] = true
+				t.Acks++
+				if a.hinted {
+					t.HintAcked++
+					l.stats.Inc("hint_sloppy_ack")
+				}
+			case a.ok && a.hinted:
+				t.Hinted = true
+			case !a.ok && a.refused:
+				t.Refused++
+			case !a.ok:
+				t.Unknown++
+			}
+			if a.hinted {
+				t.Hinted = true
+			}
+		case <-opCtx.Done():
+			t.TimedOut = true
+		}
+	}
+}
+
+func (l *Leaderless) outcome(o Outcome, key string, t Tally, w int) error {
+	switch o {
+	case OutcomeOK:
+		l.stats.Inc("outcome_ok")
+		return nil
+	case OutcomeFailed:
+		l.stats.Inc("outcome_failed")
+		return &OpError{Status: http.StatusServiceUnavailable, Outcome: client.OutcomeFailed,
+			Msg: fmt.Sprintf("write %q failed: %d of %d replicas refused it, none applied it (w=%d)", key, t.Refused, t.Targets, w)}
+	}
+	l.stats.Inc("outcome_indeterminate")
+	return &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate,
+		Msg: fmt.Sprintf("write %q indeterminate: %d of w=%d acks within %s (%d refused, %d no answer, hinted=%v); it may have been applied",
+			key, t.Acks, w, l.cfg.RequestTimeout, t.Refused, t.Unknown, t.Hinted)}
+}
+
+// writeReplica delivers rec to one preference-list replica, or (hinted handoff) to a fallback
+// as a hint for it. It sends exactly one direct result for target, plus one for a hint.
+func (l *Leaderless) writeReplica(ctx context.Context, key string, rec Record, target string, nextFallback func() string, results chan<- attempt) {
+	if target == l.cfg.ID {
+		_, err := l.applyLocal(key, rec)
+		results <- attempt{node: target, ok: err == nil, refused: err != nil, countable: true}
+		return
+	}
+	hh := l.cfg.HintedHandoff
+	var err error
+	if hh && l.isSuspect(target) {
+		l.stats.Inc("replica_suspected_skip")
+		err = &replicaError{peer: target, refused: true, err: errors.New("suspected down, skipped")}
+	} else {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if hh {
+			// Leave time for a hint when the replica does not answer.
+			if dl, ok := ctx.Deadline(); ok {
+				actx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+			}
+		}
+		err = l.call(actx, target, "/internal/write", writeReq{Key: key, Record: rec}, nil)
+		cancel()
+		if err == nil {
+			results <- attempt{node: target, ok: true, countable: true}
+			return
+		}
+	}
+	refused := isRefused(err)
+	results <- attempt{node: target, refused: refused}
+	if !hh {
+		return
+	}
+	for f := nextFallback(); f != ""; f = nextFallback() {
+		if f == l.cfg.ID {
+			if l.db.storeHint(key, target, rec) == nil {
+				l.stats.Inc("hint_stored")
+				results <- attempt{node: f, ok: true, hinted: true, countable: l.cfg.SloppyQuorum}
+				return
+			}
+			continue
+		}
+		if l.call(ctx, f, "/internal/write", writeReq{Key: key, Record: rec, HintFor: target}, nil) == nil {
+			results <- attempt{node: f, ok: true, hinted: true, countable: l.cfg.SloppyQuorum}
+			return
+		}
+	}
+	// No fallback took it: keep the hint here (not counted: this node may already count as a
+	// replica, and a hint at the coordinator is not a distinct healthy node).
+	if err := l.db.storeHint(key, target, rec); err == nil {
+		l.stats.Inc("hint_stored")
+		l.stats.Inc("hint_local")
+		results <- attempt{node: l.cfg.ID, ok: true, hinted: true}
+	}
+}
+
+// Write implements Replicator.
+func (l *Leaderless) Write(ctx context.Context, key string, op WriteOp, w int) error {
+	seq, err := l.db.nextSeq()
+	if err != nil {
+		return &OpError{Status: http.StatusInternalServerError, Outcome: client.OutcomeFailed, Msg: err.Error()}
+	}
+	var rec Record
+	deferred := false
+	switch op.Kind {
+	case KindRegister:
+		sib := Sibling{Value: op.Value, Node: l.cfg.ID, Seq: seq}
+		switch l.cfg.Consistency {
+		case LWW:
+			sib.TS = l.clock.Now().UnixNano()
+		case VClock:
+			sib.Ctx = op.Causal
+		case ABD:
+			// Query phase: the highest version a quorum of w has seen.
+			l.stats.Inc("abd_query")
+			resps, _, err := l.gather(ctx, key, w)
+			if err != nil {
+				l.stats.Inc("outcome_failed")
+				return &OpError{Status: http.StatusServiceUnavailable, Outcome: client.OutcomeFailed,
+					Msg: fmt.Sprintf("abd write %q failed in its query phase (nothing written): %v", key, err)}
+			}
+			var maxTS int64
+			for _, r := range resps {
+				if r.Kind == KindRegister && len(r.Sibs) > 0 && r.Sibs[0].TS > maxTS {
+					maxTS = r.Sibs[0].TS
+				}
+			}
+			sib.TS = maxTS + 1
+		}
+		rec = Record{Kind: KindRegister, Sibs: []Sibling{sib}}
+	case KindCounter:
+		p, n, err := l.db.addOwn(key, op.Delta)
+		if err != nil {
+			return &OpError{Status: http.StatusInternalServerError, Outcome: client.OutcomeFailed, Msg: err.Error()}
+		}
+		rec = Record{Kind: KindCounter, P: map[string]int64{l.cfg.ID: p}, N: map[string]int64{l.cfg.ID: n}}
+		// The contribution is durable here and rides along with the next increment: once
+		// bumped, the increment is never "definitely not applied".
+		deferred = true
+	case KindSet:
+		rec = Record{Kind: KindSet, Elems: []string{op.Elem}}
+	default:
+		return &OpError{Status: http.StatusBadRequest, Msg: "unknown kind " + op.Kind}
+	}
+	return l.replicate(ctx, key, rec, w, deferred)
+}
+
+// ---- reads ----
+
+type readResult struct {
+	node string
+	rec  Record
+	err  error
+}
+
+// readTargets are the nodes a read asks: the preference list, or with a sloppy quorum the first
+// N nodes of the ring walk not suspected down.
+func (l *Leaderless) readTargets(key string) []string {
+	walk := l.ring.Walk(key)
+	if !l.cfg.SloppyQuorum {
+		return walk[:l.n]
+	}
+	var out, down []string
+	for _, x := range walk {
+		if x == l.cfg.ID || !l.isSuspect(x) {
+			out = append(out, x)
+		} else {
+			down = append(down, x)
+		}
+	}
+	out = append(out, down...)
+	return out[:l.n]
+}
+
+// gather asks key's replicas for their records and returns once r answered. late delivers the
+// answers that arrive afterwards, until the operation's deadline (then it is closed).
+func (l *Leaderless) gather(ctx context.Context, key string, r int) (map[string]Record, <-chan readResult, error) {
+	opCtx, cancel := l.opContext(ctx)
+	targets := l.readTargets(key)
+	results := make(chan readResult, len(targets))
+	var wg sync.WaitGroup
+	for _, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if t == l.cfg.ID {
+				rec, err := l.readLocal(key)
+				results <- readResult{node: t, rec: rec, err: err}
+				return
+			}
+			var resp readResp
+			err := l.call(opCtx, t, "/internal/read", readReq{Key: key}, &resp)
+			results <- readResult{node: t, rec: resp.Record, err: err}
+		}()
+	}
+	l.bg.Add(1)
+	go func() {
+		defer l.bg.Done()
+		wg.Wait()
+		cancel()
+		close(results)
+	}()
+	got := map[string]Record{}
+	failed := 0
+	for len(got) < r {
+		select {
+		case res, open := <-results:
+			if !open {
+				return got, nil, fmt.Errorf("%d of r=%d replicas answered (%d failed)", len(got), r, failed)
+			}
+			if res.err != nil {
+				failed++
+				continue
+			}
+			got[res.node] = res.rec
+		case <-opCtx.Done():
+			return got, nil, fmt.Errorf("%d of r=%d replicas answered within %s", len(got), r, l.cfg.RequestTimeout)
+		}
+	}
+	return got, results, nil
+}
+
+// Read implements Replicator.
+func (l *Leaderless) Read(ctx context.Context, key, kind string, r int) (Record, error) {
+	resps, late, err := l.gather(ctx, key, r)
+	if err != nil {
+		l.stats.Inc("outcome_indeterminate")
+		return Record{}, &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate,
+			Msg: fmt.Sprintf("read %q: %v", key, err)}
+	}
+	var merged Record
+	for _, rec := range resps {
+		if m, err := Merge(merged, rec, l.cfg.Consistency); err == nil {
+			if !merged.Empty() && rec.Kind != KindRegister && !merged.Equal(rec) {
+				l.stats.Inc("crdt_merge")
+			}
+			merged = m
+		}
+	}
+	if !merged.Empty() && merged.Kind != kind {
+		l.stats.Inc("outcome_failed")
+		return Record{}, &OpError{Status: http.StatusConflict, Msg: fmt.Sprintf("key %q holds a %s, not a %s", key, merged.Kind, kind)}
+	}
+	var stale []string
+	for node, rec := range resps {
+		if !rec.Equal(merged) {
+			stale = append(stale, node)
+		}
+	}
+	switch {
+	case l.cfg.Consistency == ABD && kind == KindRegister:
+		// The write-back: before answering, a quorum of r must hold what we return.
+		if len(stale) > 0 && !merged.Empty() {
+			l.stats.Inc("abd_write_back")
+			if err := l.replicate(ctx, key, merged, r, false); err != nil {
+				var oe *OpError
+				if errors.As(err, &oe) {
+					oe.Msg = "abd read write-back: " + oe.Msg
+				}
+				return Record{}, err
+			}
+		}
+		l.repairLate(key, merged, late)
+	case l.cfg.ReadRepair:
+		if len(stale) > 0 && !merged.Empty() {
+			if l.cfg.ReadRepairSync {
+				l.stats.Inc("read_repair_sync")
+				l.repair(ctx, key, merged, stale)
+			} else {
+				l.bg.Add(1)
+				go func() {
+					defer l.bg.Done()
+					l.repair(ctx, key, merged, stale)
+				}()
+			}
+		}
+		l.repairLate(key, merged, late)
+	}
+	l.stats.Inc("outcome_ok")
+	if len(merged.Sibs) > 1 {
+		l.stats.Inc("siblings_returned")
+	}
+	return merged, nil
+}
+
+// repair writes merged to the given stale replicas and waits for them (bounded by the deadline).
+func (l *Leaderless) repair(ctx context.Context, key string, merged Record, nodes []string) {
+	opCtx, cancel := l.opContext(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, node := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if node == l.cfg.ID {
+				_, err = l.applyLocal(key, merged)
+			} else {
+				err = l.call(opCtx, node, "/internal/write", writeReq{Key: key, Record: merged}, nil)
+			}
+			if err == nil {
+				l.stats.Inc("read_repair")
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// repairLate repairs the replicas whose answers arrive after the read returned.
+func (l *Leaderless) repairLate(key string, merged Record, late <-chan readResult) {
+	if late == nil {
+		return
+	}
+	l.bg.Add(1)
+	go func() {
+		defer l.bg.Done()
+		var stale []string
+		for res := range late {
+			if res.err == nil && !res.rec.Equal(merged) {
+				if m, err := Merge(merged, res.rec, l.cfg.Consistency); err == nil && !m.Equal(merged) {
+					continue // the late replica knows more; anti-entropy will spread it
+				}
+				stale = append(stale, res.node)
+			}
+		}
+		if len(stale) > 0 && !merged.Empty() {
+			l.repair(context.Background(), key, merged, stale)
+		}
+	}()
+}

@@ -1,0 +1,488 @@
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/faultline/faultline/client"
+	"github.com/rs/zerolog"
+)
+
+// MaxKeyBytes is the longest key accepted.
+const MaxKeyBytes = 1024
+
+// Node is one store node: storage, clock, fault filter, a replication mode and the HTTP API.
+type Node struct {
+	cfg    Config
+	log    zerolog.Logger
+	clock  *Clock
+	stats  *Stats
+	faults *Faults
+	db     *storage
+	tr     *transport
+	repl   Replicator
+
+	stopOnce sync.Once
+	kill     chan struct{} // closed by Kill: stop abruptly
+	handler  http.Handler
+}
+
+// New opens the node's storage and builds it; Serve runs it.
+func New(cfg Config, log zerolog.Logger) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log = log.With().Str("node", cfg.ID).Logger()
+	n := &Node{cfg: cfg, log: log, clock: NewClock(cfg.Now), stats: newStats(), faults: newFaults(cfg.Seed), kill: make(chan struct{})}
+	for _, s := range statNames {
+		n.stats.counter(s)
+	}
+	db, err := openStorage(cfg.DataDir, cfg.Fsync, cfg.Consistency)
+	if err != nil {
+		return nil, err
+	}
+	n.db = db
+	n.tr = newTransport(cfg.ID, cfg.Peers, n.faults, n.stats)
+	repl, err := newLeaderless(cfg, db, n.tr, n.clock, n.stats, log)
+	if err != nil {
+		db.close()
+		return nil, err
+	}
+	n.repl = repl
+	n.handler = n.routes()
+	return n, nil
+}
+
+// Clock is the node's skewable clock.
+func (n *Node) Clock() *Clock { return n.clock }
+
+// Stats are the node's counters.
+func (n *Node) Stats() *Stats { return n.stats }
+
+// Handler is the node's whole HTTP API.
+func (n *Node) Handler() http.Handler { return n.handler }
+
+// Kill makes Serve stop abruptly: connections are cut, in-flight requests get no answer, nothing
+// is flushed beyond what the fsync policy already wrote. Tests use it to simulate a crash.
+func (n *Node) Kill() { n.stopOnce.Do(func() { close(n.kill) }) }
+
+// Serve serves the API on ln until ctx ends (graceful: in-flight requests finish) or Kill is
+// called (abrupt), then stops the background work and closes the storage. A Node serves once.
+func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           n.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          nil,
+	}
+	bgCtx, cancelBg := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		n.repl.Run(bgCtx)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	n.log.Info().Str("listen", ln.Addr().String()).Str("consistency", n.cfg.Consistency).
+		Int("n", n.cfg.EffectiveN()).Int("w", n.cfg.EffectiveW()).Int("r", n.cfg.EffectiveR()).Msg("node serving")
+
+	var err error
+	select {
+	case <-ctx.Done():
+		cancelBase() // release requests held by the fault filter
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+		<-serveErr
+	case <-n.kill:
+		cancelBase()
+		err = srv.Close()
+		<-serveErr
+	case e := <-serveErr:
+		err = e
+	}
+	cancelBg()
+	<-bgDone
+	n.tr.close()
+	if cerr := n.db.close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	n.log.Info().Msg("node stopped")
+	if err != nil {
+		return fmt.Errorf("store: serving: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, client.HealthResponse{ID: n.cfg.ID, Status: "ok"})
+	})
+	mux.HandleFunc("GET /kv/{key}", n.handleRead(KindRegister))
+	mux.HandleFunc("PUT /kv/{key}", n.handleWrite(KindRegister))
+	mux.HandleFunc("GET /counter/{key}", n.handleRead(KindCounter))
+	mux.HandleFunc("POST /counter/{key}", n.handleWrite(KindCounter))
+	mux.HandleFunc("GET /set/{key}", n.handleRead(KindSet))
+	mux.HandleFunc("POST /set/{key}", n.handleWrite(KindSet))
+
+	internal := http.NewServeMux()
+	n.repl.Internal(internal)
+	mux.Handle("/internal/", n.filterInbound(internal))
+
+	mux.HandleFunc("GET /admin/clock", n.admin(n.getClock))
+	mux.HandleFunc("PUT /admin/clock", n.admin(n.putClock))
+	mux.HandleFunc("GET /admin/faults", n.admin(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, n.faults.Wire())
+	}))
+	mux.HandleFunc("PUT /admin/faults", n.admin(n.putFaults))
+	mux.HandleFunc("GET /admin/dump", n.admin(n.dump))
+	mux.HandleFunc("GET /admin/stats", n.admin(n.statsHandler))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s (see docs/API.md)", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// ---- helpers ----
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, outcome, msg string) {
+	writeJSON(w, status, client.ErrorBody{Error: msg, Outcome: outcome})
+}
+
+func (n *Node) bad(w http.ResponseWriter, status int, msg string) {
+	n.stats.Inc("client_bad_request")
+	writeError(w, status, "", msg)
+}
+
+// checkKey rejects empty, oversize, non-UTF-8 keys and keys with control characters.
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("key is empty")
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("key is %d bytes, longer than %d", len(key), MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return errors.New("key is not valid UTF-8")
+	}
+	for _, c := range key {
+		if c < 0x20 || c == 0x7f {
+			return fmt.Errorf("key contains control character %U", c)
+		}
+	}
+	return nil
+}
+
+// quorumParam reads ?w= or ?r=: absent = node default, else 1..N.
+func (n *Node) quorumParam(r *http.Request, name string, def int) (int, error) {
+	for k := range r.URL.Query() {
+		if k != "w" && k != "r" {
+			return 0, fmt.Errorf("unknown query parameter %q (want w or r)", k)
+		}
+	}
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	q, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q is not an integer", name, s)
+	}
+	N := n.cfg.EffectiveN()
+	if q < 1 || q > N {
+		return 0, fmt.Errorf("%s %d out of range 1..%d", name, q, N)
+	}
+	return q, nil
+}
+
+// decodeBody decodes a client JSON body strictly: size limit, known fields, one value.
+func (n *Node) decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, n.cfg.MaxBodyBytes)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", mbe.Limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return http.StatusBadRequest, errors.New("bad JSON body: empty")
+		}
+		return http.StatusBadRequest, fmt.Errorf("bad JSON body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", mbe.Limit)
+		}
+		return http.StatusBadRequest, errors.New("bad JSON body: more than one JSON value")
+	}
+	return 0, nil
+}
+
+func (n *Node) opError(w http.ResponseWriter, err error) {
+	var oe *OpError
+	if errors.As(err, &oe) {
+		writeError(w, oe.Status, oe.Outcome, oe.Msg)
+		return
+	}
+	writeError(w, http.StatusInternalServerError, client.OutcomeIndeterminate, err.Error())
+}
+
+// ---- client API ----
+
+func (n *Node) handleRead(kind string) http.HandlerFunc {
+	stat := map[string]string{KindRegister: "client_get", KindCounter: "client_counter", KindSet: "client_set_read"}[kind]
+	return func(w http.ResponseWriter, r *http.Request) {
+		n.stats.Inc(stat)
+		key := r.PathValue("key")
+		if err := checkKey(key); err != nil {
+			n.bad(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		q, err := n.quorumParam(r, "r", n.cfg.EffectiveR())
+		if err != nil {
+			n.bad(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rec, err := n.repl.Read(r.Context(), key, kind, q)
+		if err != nil {
+			n.opError(w, err)
+			return
+		}
+		switch kind {
+		case KindRegister:
+			resp := client.GetResponse{Key: key, Values: rec.Values()}
+			if resp.Values == nil {
+				resp.Values = []string{}
+			}
+			if n.cfg.Consistency == VClock {
+				resp.Context = rec.Context().String()
+			}
+			writeJSON(w, http.StatusOK, resp)
+		case KindCounter:
+			writeJSON(w, http.StatusOK, client.CounterResponse{Key: key, Value: rec.CounterValue()})
+		case KindSet:
+			el := rec.Elems
+			if el == nil {
+				el = []string{}
+			}
+			writeJSON(w, http.StatusOK, client.SetResponse{Key: key, Elements: el})
+		}
+	}
+}
+
+func (n *Node) handleWrite(kind string) http.HandlerFunc {
+	stat := map[string]string{KindRegister: "client_put", KindCounter: "client_incr", KindSet: "client_set_add"}[kind]
+	return func(w http.ResponseWriter, r *http.Request) {
+		n.stats.Inc(stat)
+		key := r.PathValue("key")
+		if err := checkKey(key); err != nil {
+			n.bad(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		q, err := n.quorumParam(r, "w", n.cfg.EffectiveW())
+		if err != nil {
+			n.bad(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		op := WriteOp{Kind: kind}
+		switch kind {
+		case KindRegister:
+			var req client.PutRequest
+			if status, err := n.decodeBody(w, r, &req); err != nil {
+				n.bad(w, status, err.Error())
+				return
+			}
+			op.Value = req.Value
+			if n.cfg.Consistency == VClock {
+				vv, err := ParseContext(req.Context)
+				if err != nil {
+					n.bad(w, http.StatusBadRequest, err.Error())
+					return
+				}
+				op.Causal = vv
+			}
+		case KindCounter:
+			var req client.IncrRequest
+			if status, err := n.decodeBody(w, r, &req); err != nil {
+				n.bad(w, status, err.Error())
+				return
+			}
+			if req.Delta == 0 {
+				n.bad(w, http.StatusBadRequest, "delta is 0 (or missing)")
+				return
+			}
+			op.Delta = req.Delta
+		case KindSet:
+			var req client.SetAddRequest
+			if status, err := n.decodeBody(w, r, &req); err != nil {
+				n.bad(w, status, err.Error())
+				return
+			}
+			op.Elem = req.Element
+		}
+		if err := n.repl.Write(r.Context(), key, op, q); err != nil {
+			n.opError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, client.OKResponse{OK: true})
+	}
+}
+
+// ---- internal API fault filter ----
+
+// filterInbound applies the fault filter to requests from peers: a dropped or lost request is
+// held, unapplied, until the sender gives up; a lost response is held likewise after applying;
+// delays apply to the request and to the response.
+func (n *Node) filterInbound(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from := r.Header.Get(HeaderFrom)
+		if _, ok := n.cfg.Peers[from]; !ok {
+			writeError(w, http.StatusBadRequest, "", fmt.Sprintf("%s header %q is not a cluster node", HeaderFrom, from))
+			return
+		}
+		if err := n.tr.filter(r.Context(), from, "in"); err != nil {
+			panic(http.ErrAbortHandler) // no answer at all
+		}
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if err := n.tr.filter(r.Context(), from, "out"); err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body)
+	})
+}
+
+// recorder buffers a response so the filter can delay or drop it.
+type recorder struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(s int)           { r.status = s }
+func (r *recorder) Write(b []byte) (int, error) { r.body = append(r.body, b...); return len(b), nil }
+
+// ---- admin API ----
+
+func (n *Node) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if n.cfg.AdminToken == "" {
+			writeError(w, http.StatusNotFound, "", "admin API is off (the node has no admin token)")
+			return
+		}
+		auth := r.Header.Get("Authorization")
+		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		if auth == "" {
+			writeError(w, http.StatusUnauthorized, "", "missing Authorization: Bearer <token>")
+			return
+		}
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(n.cfg.AdminToken)) != 1 {
+			writeError(w, http.StatusUnauthorized, "", "wrong admin token")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (n *Node) getClock(w http.ResponseWriter, r *http.Request) {
+	off, drift := n.clock.Get()
+	writeJSON(w, http.StatusOK, client.ClockWire{OffsetMS: float64(off) / float64(time.Millisecond), DriftPPM: drift, NowUnixNS: n.clock.Now().UnixNano()})
+}
+
+func (n *Node) putClock(w http.ResponseWriter, r *http.Request) {
+	var req client.ClockWire
+	if status, err := n.decodeBody(w, r, &req); err != nil {
+		n.bad(w, status, err.Error())
+		return
+	}
+	const maxOffsetMS = 10 * 365 * 24 * 3600 * 1000.0
+	if req.OffsetMS < -maxOffsetMS || req.OffsetMS > maxOffsetMS {
+		n.bad(w, http.StatusBadRequest, fmt.Sprintf("offset_ms %v out of range ±%v", req.OffsetMS, maxOffsetMS))
+		return
+	}
+	if req.DriftPPM <= -1e6 || req.DriftPPM > 1e6 {
+		n.bad(w, http.StatusBadRequest, fmt.Sprintf("drift_ppm %v out of range (-1e6, 1e6]", req.DriftPPM))
+		return
+	}
+	n.clock.Set(time.Duration(req.OffsetMS*float64(time.Millisecond)), req.DriftPPM)
+	n.log.Info().Float64("offset_ms", req.OffsetMS).Float64("drift_ppm", req.DriftPPM).Msg("clock set")
+	n.getClock(w, r)
+}
+
+func (n *Node) putFaults(w http.ResponseWriter, r *http.Request) {
+	var req client.FaultsWire
+	if status, err := n.decodeBody(w, r, &req); err != nil {
+		n.bad(w, status, err.Error())
+		return
+	}
+	if err := n.faults.Set(req, n.cfg.Peers); err != nil {
+		n.bad(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	n.log.Info().Strs("drop", req.Drop).Int("links", len(req.Links)).Msg("fault filter set")
+	writeJSON(w, http.StatusOK, n.faults.Wire())
+}
+
+func (n *Node) dump(w http.ResponseWriter, r *http.Request) {
+	d := client.Dump{Node: n.cfg.ID, Keys: map[string]client.DumpEntry{}}
+	err := n.db.forEach(func(key string, rec Record) error {
+		e := client.DumpEntry{Kind: rec.Kind, Version: rec.Version(n.cfg.Consistency)}
+		switch rec.Kind {
+		case KindRegister:
+			e.Values = rec.Values()
+		case KindCounter:
+			e.Counter = rec.CounterValue()
+		case KindSet:
+			e.Elements = rec.Elems
+		}
+		d.Keys[key] = e
+		return nil
+	})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{}
+	for k, v := range n.stats.Snapshot() {
+		out[k] = v
+	}
+	out["node"] = n.cfg.ID
+	out["mode"] = n.cfg.Mode
+	out["consistency"] = n.cfg.Consistency
+	out["n"], out["w"], out["r"] = n.cfg.EffectiveN(), n.cfg.EffectiveW(), n.cfg.EffectiveR()
+	writeJSON(w, http.StatusOK, out)
+}
