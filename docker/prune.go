@@ -51,7 +51,7 @@ func Prune(ctx context.Context, log zerolog.Logger, opts PruneOptions) (PruneRep
 }
 
 func prune(ctx context.Context, cli *client.Client, log zerolog.Logger, dryRun bool, runID string, images bool, parallel int) (PruneReport, error) {
-	var rep PruneReport
+	rep := PruneReport{Containers: []string{}, Networks: []string{}, Volumes: []string{}, Images: []string{}}
 	f := runFilter(runID)
 	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
 	if err != nil {

@@ -1,14 +1,61 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"encoding/json"
+	"fmt"
 
-// pruneCommand is a placeholder until its issue lands.
+	"github.com/urfave/cli/v2"
+
+	"github.com/faultline/faultline/docker"
+)
+
+// pruneCommand is `faultline prune`: remove the containers, networks and volumes that Docker
+// runs left behind (label faultline.run) and faultline's images (label faultline.image).
 func pruneCommand(env *appEnv) *cli.Command {
 	return &cli.Command{
 		Name:  "prune",
-		Usage: "(not built yet)",
-		Action: func(*cli.Context) error {
-			return cli.Exit("faultline prune: not built yet", exitCannotRun)
+		Usage: "remove containers, networks, volumes and images that runs left behind",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "dry-run", Usage: "only list what would be removed"},
+			&cli.StringFlag{Name: "run", Usage: "only the objects of this run id (images are kept)"},
+			&cli.BoolFlag{Name: "keep-images", Usage: "keep faultline images"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON summary"},
+		},
+		Action: func(c *cli.Context) error {
+			ctx := c.Context
+			if err := docker.Available(ctx); err != nil {
+				return cli.Exit(fmt.Sprintf("faultline prune: %v", err), exitCannotRun)
+			}
+			rep, err := docker.Prune(ctx, env.log, docker.PruneOptions{
+				DryRun: c.Bool("dry-run"),
+				RunID:  c.String("run"),
+				Images: !c.Bool("keep-images"),
+			})
+			if c.Bool("json") {
+				if jerr := json.NewEncoder(env.stdout).Encode(map[string]any{"dry_run": c.Bool("dry-run"), "found": rep}); jerr != nil {
+					return jerr
+				}
+			} else {
+				verb := "removed"
+				if c.Bool("dry-run") {
+					verb = "would remove"
+				}
+				for _, kind := range []struct {
+					name  string
+					items []string
+				}{{"container", rep.Containers}, {"network", rep.Networks}, {"volume", rep.Volumes}, {"image", rep.Images}} {
+					for _, it := range kind.items {
+						fmt.Fprintf(env.stdout, "%s %s %s\n", verb, kind.name, it)
+					}
+				}
+				if rep.Empty() {
+					fmt.Fprintln(env.stdout, "nothing of faultline's found")
+				}
+			}
+			if err != nil {
+				return cli.Exit(fmt.Sprintf("faultline prune: %v", err), exitCannotRun)
+			}
+			return nil
 		},
 	}
 }
