@@ -212,6 +212,23 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("kill a paused node", func(t *testing.T) {
+		if err := rt.Pause(ctx, "n3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Kill(ctx, "n3"); err != nil {
+			t.Fatalf("Kill of paused n3: %v", err)
+		}
+		if err := rt.Restart(ctx, "n3"); err != nil {
+			t.Fatalf("Restart: %v", err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := waitHealthy(wctx, addr["n3"]); err != nil {
+			t.Fatalf("n3 after kill while paused and restart: %v", err)
+		}
+	})
+
 	t.Run("cut link drops TCP, healed link carries it", func(t *testing.T) {
 		if !reach(t, rt, "n1", addr["n2"]) {
 			t.Fatalf("n1 cannot reach n2 before any partition")

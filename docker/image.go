@@ -134,12 +134,16 @@ func ImageTag(path string) (string, error) {
 
 // EnsureImage makes sure the image to run exists and returns its tag. With Config.Image set it
 // only checks that the image exists. Otherwise it builds the image of Config.Binary unless an
-// image with its tag exists (built is then false) or force is set.
+// image with its tag exists (built is then false) or force is set (which also bypasses the
+// builder's cache).
 func (r *Runtime) EnsureImage(ctx context.Context, force bool) (tag string, built bool, err error) {
+	r.imageMu.Lock()
+	defer r.imageMu.Unlock()
 	if r.cfg.Image != "" {
 		if _, err := r.cli.ImageInspect(ctx, r.cfg.Image); err != nil {
 			return "", false, fmt.Errorf("docker: image %s: %w", r.cfg.Image, err)
 		}
+		r.image = r.cfg.Image
 		return r.cfg.Image, false, nil
 	}
 	if err := checkStatic(r.cfg.Binary); err != nil {
@@ -153,6 +157,7 @@ func (r *Runtime) EnsureImage(ctx context.Context, force bool) (tag string, buil
 		_, err := r.cli.ImageInspect(ctx, tag)
 		if err == nil {
 			r.log.Debug().Str("image", tag).Msg("image exists; not rebuilding")
+			r.image = tag
 			return tag, false, nil
 		}
 		if !client.IsErrNotFound(err) {
@@ -160,15 +165,16 @@ func (r *Runtime) EnsureImage(ctx context.Context, force bool) (tag string, buil
 		}
 	}
 	start := time.Now()
-	if err := r.buildImage(ctx, tag); err != nil {
+	if err := r.buildImage(ctx, tag, force); err != nil {
 		return "", false, err
 	}
 	r.log.Info().Str("image", tag).Dur("took", time.Since(start)).Msg("built the faultline image")
+	r.image = tag
 	return tag, true, nil
 }
 
 // buildImage sends a tar context (Dockerfile, binary, empty data dir) to the engine's builder.
-func (r *Runtime) buildImage(ctx context.Context, tag string) error {
+func (r *Runtime) buildImage(ctx context.Context, tag string, noCache bool) error {
 	tarball, err := buildContext(r.cfg.Binary)
 	if err != nil {
 		return err
@@ -177,6 +183,7 @@ func (r *Runtime) buildImage(ctx context.Context, tag string) error {
 		Tags:        []string{tag},
 		Remove:      true,
 		ForceRemove: true,
+		NoCache:     noCache, // a forced build redoes every step
 		Labels:      map[string]string{LabelImage: "1"},
 		Version:     build.BuilderV1, // works on every engine; BuildKit needs a session
 	})

@@ -59,7 +59,7 @@ func (r *Runtime) usedPrefixes(ctx context.Context) ([]netip.Prefix, error) {
 			}
 		}
 	}
-	if publish, _ := r.publish(); !publish {
+	if remote, _ := r.remote(); !remote {
 		if addrs, err := net.InterfaceAddrs(); err == nil {
 			for _, a := range addrs {
 				if p, err := netip.ParsePrefix(a.String()); err == nil {

@@ -78,6 +78,9 @@ type Runtime struct {
 	links   []harness.Link
 	delayed map[string]bool // nodes whose transport delays are set
 	netem   string          // "yes", "no" or the probe's error
+
+	imageMu sync.Mutex // guards image; held through EnsureImage
+	image   string     // tag of the image EnsureImage last made sure of
 }
 
 // node is one started node: its namespace holder, its own container and where clients reach it.
@@ -139,14 +142,19 @@ func (r *Runtime) labels(role, id string) map[string]string {
 	return l
 }
 
+// remote reports whether the engine is reached over the network (not a local socket), and the
+// host it runs on ("127.0.0.1" for a local engine).
+func (r *Runtime) remote() (bool, string) {
+	u, err := url.Parse(r.cli.DaemonHost())
+	if err != nil || u.Scheme == "unix" || u.Scheme == "npipe" || u.Hostname() == "" {
+		return false, "127.0.0.1"
+	}
+	return true, u.Hostname()
+}
+
 // publish reports whether node ports are published on the engine's host, and that host.
 func (r *Runtime) publish() (bool, string) {
-	host := "127.0.0.1"
-	u, err := url.Parse(r.cli.DaemonHost())
-	remote := err == nil && u.Scheme != "unix" && u.Scheme != "npipe"
-	if remote && u.Hostname() != "" {
-		host = u.Hostname()
-	}
+	remote, host := r.remote()
 	switch r.cfg.Publish {
 	case PublishAlways:
 		return true, host
@@ -174,7 +182,7 @@ func (r *Runtime) Start(ctx context.Context, spec harness.ClusterSpec) ([]harnes
 	r.nodes, r.byID, r.grudge, r.links, r.delayed = nil, map[string]*node{}, nil, nil, map[string]bool{}
 	start := time.Now()
 
-	image, _, err := r.EnsureImage(ctx, false)
+	image, err := r.startImage(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +215,21 @@ func (r *Runtime) Start(ctx context.Context, spec harness.ClusterSpec) ([]harnes
 	r.log.Info().Str("run", spec.RunID).Int("nodes", len(out)).Str("subnet", r.subnet.String()).
 		Str("netem", r.netem).Dur("took", time.Since(start)).Msg("docker cluster started")
 	return out, nil
+}
+
+// startImage returns the image to run: the one EnsureImage made sure of, if it still exists,
+// else EnsureImage's (so Config.Binary may be gone once the image exists).
+func (r *Runtime) startImage(ctx context.Context) (string, error) {
+	r.imageMu.Lock()
+	image := r.image
+	r.imageMu.Unlock()
+	if image != "" {
+		if _, err := r.cli.ImageInspect(ctx, image); err == nil {
+			return image, nil
+		}
+	}
+	image, _, err := r.EnsureImage(ctx, false)
+	return image, err
 }
 
 // startNode creates and starts a node's namespace holder and then the node.
