@@ -220,11 +220,14 @@ func (l *Leaderless) antiEntropyRound(ctx context.Context) {
 }
 
 func (l *Leaderless) syncWith(ctx context.Context, peer string) error {
-	ctx, cancel := context.WithTimeout(ctx, 4*l.cfg.RequestTimeout)
-	defer cancel()
+	call := func(path string, in, out any) error {
+		cctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
+		defer cancel()
+		return l.call(cctx, peer, path, in, out)
+	}
 	l.stats.Inc("ae_round")
 	var top treeResp
-	if err := l.call(ctx, peer, "/internal/ae/tree", treeReq{}, &top); err != nil {
+	if err := call("/internal/ae/tree", treeReq{}, &top); err != nil {
 		return err
 	}
 	l.treeMu.Lock()
@@ -235,7 +238,7 @@ func (l *Leaderless) syncWith(ctx context.Context, peer string) error {
 		return nil
 	}
 	var low treeResp
-	if err := l.call(ctx, peer, "/internal/ae/tree", treeReq{Inner: inner}, &low); err != nil {
+	if err := call("/internal/ae/tree", treeReq{Inner: inner}, &low); err != nil {
 		return err
 	}
 	var leaves []int
@@ -255,7 +258,7 @@ func (l *Leaderless) syncWith(ctx context.Context, peer string) error {
 	}
 	l.stats.Add("ae_keys_sent", int64(len(recs)))
 	var resp syncResp
-	if err := l.call(ctx, peer, "/internal/ae/sync", syncReq{Leaves: leaves, Records: recs}, &resp); err != nil {
+	if err := call("/internal/ae/sync", syncReq{Leaves: leaves, Records: recs}, &resp); err != nil {
 		return err
 	}
 	for key, rec := range resp.Records {

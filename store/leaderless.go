@@ -185,6 +185,7 @@ type attempt struct {
 	refused   bool // the replica definitely did not apply it
 	hinted    bool // stored as a hint
 	countable bool // counts toward W
+	conflict  error // the replica holds another kind of record
 }
 
 // replicate sends rec to key's N replicas and waits for w acks. deferred says the write may be
@@ -227,8 +228,14 @@ func (l *Leaderless) replicate(ctx context.Context, key string, rec Record, w in
 	t.Targets = len(pref)
 	t.Deferred = deferred
 	counted := map[string]bool{}
+	var conflicts int
+	var conflict error
 	for {
 		if o, done := t.Decide(w); done {
+			if o != OutcomeOK && t.Acks == 0 && conflicts == t.Targets {
+				l.stats.Inc("outcome_failed")
+				return &OpError{Status: http.StatusConflict, Msg: fmt.Sprintf("key %q: %v", key, conflict)}
+			}
 			return l.outcome(o, key, t, w)
 		}
 		select {
@@ -249,6 +256,10 @@ func (l *Leaderless) replicate(ctx context.Context, key string, rec Record, w in
 				t.Hinted = true
 			case !a.ok && a.refused:
 				t.Refused++
+				if a.conflict != nil {
+					conflicts++
+					conflict = a.conflict
+				}
 			case !a.ok:
 				t.Unknown++
 			}
@@ -282,6 +293,11 @@ func (l *Leaderless) outcome(o Outcome, key string, t Tally, w int) error {
 func (l *Leaderless) writeReplica(ctx context.Context, key string, rec Record, target string, nextFallback func() string, results chan<- attempt) {
 	if target == l.cfg.ID {
 		_, err := l.applyLocal(key, rec)
+		var ke kindError
+		if errors.As(err, &ke) {
+			results <- attempt{node: target, refused: true, conflict: ke}
+			return
+		}
 		results <- attempt{node: target, ok: err == nil, refused: err != nil, countable: true}
 		return
 	}
@@ -306,6 +322,11 @@ func (l *Leaderless) writeReplica(ctx context.Context, key string, rec Record, t
 		}
 	}
 	refused := isRefused(err)
+	var re *replicaError
+	if errors.As(err, &re) && re.status == http.StatusConflict {
+		results <- attempt{node: target, refused: true, conflict: re}
+		return // a hint would conflict too
+	}
 	results <- attempt{node: target, refused: refused}
 	if !hh {
 		return

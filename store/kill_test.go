@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/client"
+	"github.com/rs/zerolog"
+)
+
+// The kill -9 test runs nodes as child processes: the test binary re-executes itself with
+// FAULTLINE_STORE_CHILD set to a childSpec, and TestMain runs a node instead of the tests. The
+// children are then ended with a real SIGKILL.
+const childEnv = "FAULTLINE_STORE_CHILD"
+
+type childSpec struct {
+	ID      string
+	Peers   map[string]string
+	DataDir string
+}
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		os.Exit(runChild(spec))
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(spec string) int {
+	var s childSpec
+	if err := json.Unmarshal([]byte(spec), &s); err != nil {
+		fmt.Fprintln(os.Stderr, "child spec:", err)
+		return 3
+	}
+	cfg := DefaultConfig()
+	cfg.ID, cfg.Peers, cfg.DataDir = s.ID, s.Peers, s.DataDir
+	cfg.Fsync = "always"
+	cfg.AntiEntropy = 0
+	cfg.RequestTimeout = time.Second
+	cfg.AdminToken = testToken
+	n, err := New(cfg, zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	ln, err := net.Listen("tcp", s.Peers[s.ID])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := n.Serve(ctx, ln); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func startChild(t *testing.T, spec childSpec) *exec.Cmd {
+	t.Helper()
+	b, _ := json.Marshal(spec)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting child %s: %v", spec.ID, err)
+	}
+	c := client.New(spec.Peers[spec.ID], client.WithTimeout(time.Second))
+	eventually(t, "child "+spec.ID+" healthy", func() bool { return c.Health(context.Background()) == nil })
+	return cmd
+}
+
+func TestAckedWritesSurviveKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dir := t.TempDir()
+	peers := map[string]string{}
+	for i := 1; i <= 3; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers[fmt.Sprintf("n%d", i)] = ln.Addr().String()
+		ln.Close()
+	}
+	specs := map[string]childSpec{}
+	procs := map[string]*exec.Cmd{}
+	for id := range peers {
+		specs[id] = childSpec{ID: id, Peers: peers, DataDir: filepath.Join(dir, id)}
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.Process.Kill()
+			p.Wait()
+		}
+	})
+	for id, s := range specs {
+		procs[id] = startChild(t, s)
+	}
+	ids := []string{"n1", "n2", "n3"}
+
+	// Concurrent writers; the killer strikes while they run.
+	var mu sync.Mutex
+	acked := map[string]string{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(g)))
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("g%d-%d", g, i)
+				c := client.New(peers[ids[rng.Intn(3)]], client.WithTimeout(2*time.Second))
+				if c.Put(context.Background(), key, "v-"+key, 2, "") == nil {
+					mu.Lock()
+					acked[key] = "v-" + key
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	eventually(t, "200 acked writes", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 200
+	})
+	for _, id := range ids {
+		procs[id].Process.Signal(syscall.SIGKILL)
+	}
+	for _, id := range ids {
+		procs[id].Wait()
+		delete(procs, id)
+	}
+	close(stop)
+	wg.Wait()
+
+	for id, s := range specs {
+		procs[id] = startChild(t, s)
+	}
+	c := client.New(peers["n1"], client.WithTimeout(5*time.Second))
+	lost := 0
+	for key, want := range acked {
+		v, err := c.Get(context.Background(), key, 2)
+		if err != nil {
+			t.Fatalf("get %s after restart: %v", key, err)
+		}
+		if !slices.Equal(v.Values, []string{want}) {
+			lost++
+			if lost < 5 {
+				t.Errorf("acked write %s: got %v after kill -9 of every node, want [%s]", key, v.Values, want)
+			}
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d acked writes lost", lost, len(acked))
+	}
+	t.Logf("%d acked writes checked after kill -9 of all 3 nodes", len(acked))
+}
