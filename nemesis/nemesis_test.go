@@ -479,39 +479,90 @@ func TestExecute(t *testing.T) {
 	}
 }
 
-func TestExecuteCancelledThenHealAll(t *testing.T) {
+func TestExecuteCancelledThenHeal(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Faults = []Kind{Kill, Clock, Partition, Delay, Loss, Pause}
+	cfg.Duration = 60 * time.Second
 	s, err := Generate(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	for stop := 1; stop < len(s.Events); stop++ {
-		ctx, cancel := context.WithCancel(context.Background())
-		tgt := newFakeTarget()
-		rec := &recorder{}
-		start := time.Unix(0, 0)
-		fc := &fakeClock{t: start, stopAfter: stop, cancel: cancel}
-		done, err := execute(ctx, s, tgt, rec, start, nil, log, fc.clock())
-		cancel()
-		if err != nil || len(done) != stop {
-			t.Fatalf("stop after %d: got %d executed, %v; want %d", stop, len(done), err, stop)
-		}
-		for i := range 2 {
-			if err := HealAll(context.Background(), s, tgt, rec, log); err != nil {
-				t.Fatalf("stop after %d: HealAll #%d: %v", stop, i+1, err)
+	healers := map[string]func(context.Context, []Executed, *fakeTarget, *recorder) error{
+		"HealAll": func(ctx context.Context, _ []Executed, tgt *fakeTarget, rec *recorder) error {
+			return HealAll(ctx, s, tgt, rec, log)
+		},
+		"HealExecuted": func(ctx context.Context, done []Executed, tgt *fakeTarget, rec *recorder) error {
+			return HealExecuted(ctx, done, tgt, rec, log)
+		},
+	}
+	for name, healer := range healers {
+		t.Run(name, func(t *testing.T) {
+			for stop := 1; stop < len(s.Events); stop++ {
+				ctx, cancel := context.WithCancel(context.Background())
+				tgt := newFakeTarget()
+				rec := &recorder{}
+				start := time.Unix(0, 0)
+				fc := &fakeClock{t: start, stopAfter: stop, cancel: cancel}
+				done, err := execute(ctx, s, tgt, rec, start, nil, log, fc.clock())
+				cancel()
+				if err != nil || len(done) != stop {
+					t.Fatalf("stop after %d: got %d executed, %v; want %d", stop, len(done), err, stop)
+				}
+				before := tgt.faults()
+				for i := range 2 {
+					n := len(rec.ops)
+					if err := healer(context.Background(), done, tgt, rec); err != nil {
+						t.Fatalf("stop after %d: heal #%d: %v", stop, i+1, err)
+					}
+					if f := tgt.faults(); f != "" {
+						t.Fatalf("stop after %d: after heal #%d: got faults %s, want none", stop, i+1, f)
+					}
+					var healed []string
+					for _, op := range rec.ops[n:] {
+						if op.Process != history.NemesisProcess || op.Type != history.Info || op.Detail != healDetail {
+							t.Fatalf("heal op %+v: want a nemesis info op with detail %q", op, healDetail)
+						}
+						if op.F == FStopDelay || op.F == FStopLoss {
+							op.F = "links" // the fake target cannot tell them apart
+						}
+						healed = append(healed, op.F+" "+op.Node)
+					}
+					if name == "HealExecuted" {
+						// It records exactly the faults that were in effect (again on a repeat
+						// call with the same list: the target calls are idempotent, not the record).
+						want := healOpsFor(before)
+						slices.Sort(healed)
+						if strings.Join(healed, ",") != strings.Join(want, ",") {
+							t.Fatalf("stop after %d: heal #%d recorded %v, want %v (faults were %s)", stop, i+1, healed, want, before)
+						}
+					}
+				}
 			}
-			if f := tgt.faults(); f != "" {
-				t.Fatalf("stop after %d: after HealAll #%d: got faults %s, want none", stop, i+1, f)
-			}
-		}
-		for _, op := range rec.ops[stop:] {
-			if op.Process != history.NemesisProcess || op.Type != history.Info || op.Detail != healDetail {
-				t.Fatalf("heal op %+v: want a nemesis info op with detail %q", op, healDetail)
-			}
+		})
+	}
+}
+
+// healOpsFor lists, sorted, the heal ops that end the faults fakeTarget.faults described.
+func healOpsFor(faults string) []string {
+	var out []string
+	for _, f := range strings.Split(faults, ", ") {
+		kind, node, _ := strings.Cut(f, " ")
+		switch kind {
+		case "killed":
+			out = append(out, FRestart+" "+node)
+		case "paused":
+			out = append(out, FResume+" "+node)
+		case "clock":
+			out = append(out, FClockReset+" "+node)
+		case "partitioned":
+			out = append(out, FStopPartition+" ")
+		case "links":
+			out = append(out, "links ")
 		}
 	}
+	slices.Sort(out)
+	return out
 }
 
 func TestHealAllErrors(t *testing.T) {

@@ -331,22 +331,35 @@ func TestRunRetiresProcessOnInfo(t *testing.T) {
 	if ctrs.Info.Load() == 0 || ctrs.Fail.Load() == 0 {
 		t.Fatalf("got %d info and %d fail, want some of each", ctrs.Info.Load(), ctrs.Fail.Load())
 	}
-	// Each info retires a process; its worker continues as process+Concurrency.
-	retiredBy := map[history.Process]bool{}
+	// Each info retires a process; its worker continues as process+Concurrency. So worker w
+	// used processes w, w+C, w+2C, ... in turn, each but the last retired by an info op.
+	retired := map[int]bool{}
 	for _, op := range ops {
 		if op.Type == history.Info {
-			retiredBy[op.Process] = true
+			retired[int(op.Process)] = true
 		}
 	}
-	for p := range retiredBy {
-		next := int(p) + cfg.Concurrency
-		mu.Lock()
-		ok := asked[next]
-		mu.Unlock()
-		if !ok && ctrs.NextProcess.Load() > int64(next) {
-			t.Errorf("process %d retired, but newClient(%d) was never called", p, next)
+	mu.Lock()
+	for w := range cfg.Concurrency {
+		last := w
+		for asked[last+cfg.Concurrency] {
+			if !retired[last] {
+				t.Errorf("worker %d moved on from process %d, which no info op retired", w, last)
+			}
+			last += cfg.Concurrency
+		}
+		for p := range asked {
+			if p%cfg.Concurrency == w && p > last {
+				t.Errorf("newClient(%d) called, but process %d never was: processes must follow each other by %d", p, last+cfg.Concurrency, cfg.Concurrency)
+			}
 		}
 	}
+	for p := range retired {
+		if !asked[p] {
+			t.Errorf("info op by process %d, which newClient never created", p)
+		}
+	}
+	mu.Unlock()
 	var maxP history.Process
 	for _, op := range ops {
 		maxP = max(maxP, op.Process)
@@ -541,7 +554,8 @@ type nopRecorder struct{}
 func (nopRecorder) Record(op history.Op) history.Op { return op }
 
 // BenchmarkWorkerOp measures one op of the worker's hot path (choose, record invoke, call,
-// record completion) against an in-memory store with a recorder that drops ops.
+// record completion) against an in-memory store with a recorder that drops ops. The store is
+// emptied every 1000 ops so that the set's growing value does not dominate.
 func BenchmarkWorkerOp(b *testing.B) {
 	for _, wl := range []string{Register, Set, Counter} {
 		b.Run(wl, func(b *testing.B) {
@@ -552,7 +566,11 @@ func BenchmarkWorkerOp(b *testing.B) {
 				ctrs: new(Counters), client: c, node: "n1", causal: make([]string, cfg.Keys), log: zerolog.Nop()}
 			ctx := context.Background()
 			b.ReportAllocs()
+			n := 0
 			for b.Loop() {
+				if n++; n%1000 == 0 {
+					c.s = newMemStore()
+				}
 				read, k, v := w.gen.op()
 				w.do(ctx, read, k, v)
 			}
