@@ -182,9 +182,9 @@ func (l *Leaderless) opContext(ctx context.Context) (context.Context, context.Ca
 type attempt struct {
 	node      string // node that acked (replica, or fallback holding a hint)
 	ok        bool
-	refused   bool // the replica definitely did not apply it
-	hinted    bool // stored as a hint
-	countable bool // counts toward W
+	refused   bool  // the replica definitely did not apply it
+	hinted    bool  // stored as a hint
+	countable bool  // counts toward W
 	conflict  error // the replica holds another kind of record
 }
 
@@ -224,6 +224,10 @@ func (l *Leaderless) replicate(ctx context.Context, key string, rec Record, w in
 		close(results)
 	}()
 
+	// The deadline is a timer of its own: opCtx is also cancelled when every attempt has
+	// finished, and that must not read as a timeout while results are still buffered.
+	deadline := time.NewTimer(l.cfg.RequestTimeout)
+	defer deadline.Stop()
 	var t Tally
 	t.Targets = len(pref)
 	t.Deferred = deferred
@@ -266,7 +270,7 @@ func (l *Leaderless) replicate(ctx context.Context, key string, rec Record, w in
 			if a.hinted {
 				t.Hinted = true
 			}
-		case <-opCtx.Done():
+		case <-deadline.C:
 			t.TimedOut = true
 		}
 	}
@@ -460,6 +464,8 @@ func (l *Leaderless) gather(ctx context.Context, key string, r int) (map[string]
 		cancel()
 		close(results)
 	}()
+	deadline := time.NewTimer(l.cfg.RequestTimeout) // see replicate
+	defer deadline.Stop()
 	got := map[string]Record{}
 	failed := 0
 	for len(got) < r {
@@ -473,7 +479,7 @@ func (l *Leaderless) gather(ctx context.Context, key string, r int) (map[string]
 				continue
 			}
 			got[res.node] = res.rec
-		case <-opCtx.Done():
+		case <-deadline.C:
 			return got, nil, fmt.Errorf("%d of r=%d replicas answered within %s", len(got), r, l.cfg.RequestTimeout)
 		}
 	}

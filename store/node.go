@@ -82,7 +82,20 @@ func (n *Node) Kill() { n.stopOnce.Do(func() { close(n.kill) }) }
 func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
+	// Connections accepted but not yet used (peers' transports dial ahead) would hold a graceful
+	// Shutdown for 5s; they are tracked and closed at shutdown.
+	var connMu sync.Mutex
+	fresh := map[net.Conn]bool{}
 	srv := &http.Server{
+		ConnState: func(c net.Conn, s http.ConnState) {
+			connMu.Lock()
+			defer connMu.Unlock()
+			if s == http.StateNew {
+				fresh[c] = true
+			} else {
+				delete(fresh, c)
+			}
+		},
 		Handler:           n.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -104,10 +117,17 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case <-ctx.Done():
 		cancelBase() // release requests held by the fault filter
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = srv.Shutdown(sctx)
+		sctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout+5*time.Second)
+		shut := make(chan error, 1)
+		go func() { shut <- srv.Shutdown(sctx) }()
+		<-serveErr // the listener is closed: no new connections
+		connMu.Lock()
+		for c := range fresh {
+			c.Close()
+		}
+		connMu.Unlock()
+		err = <-shut
 		cancel()
-		<-serveErr
 	case <-n.kill:
 		cancelBase()
 		err = srv.Close()
