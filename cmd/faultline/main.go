@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 )
 
 // Exit codes, everywhere a verdict is given (DESIGN.md).
@@ -49,7 +50,11 @@ func newApp(env *appEnv) *cli.App {
 			var w io.Writer
 			switch c.String("log-format") {
 			case "console":
-				w = zerolog.ConsoleWriter{Out: env.stderr, TimeFormat: "15:04:05.000"}
+				noColor := true
+				if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+					noColor = false
+				}
+				w = zerolog.ConsoleWriter{Out: env.stderr, TimeFormat: "15:04:05", NoColor: noColor}
 			case "json":
 				w = env.stderr
 			default:

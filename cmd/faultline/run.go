@@ -1,14 +1,226 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
 
-// runCommand is a placeholder until its issue lands.
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/harness/local"
+	"github.com/faultline/faultline/nemesis"
+)
+
+// storeFlags are the flags that describe the store under test (shared by run and compare).
+func storeFlags() []cli.Flag {
+	d := harness.DefaultConfig()
+	return []cli.Flag{
+		&cli.StringFlag{Name: "store", Value: d.Store.Mode, Usage: "store mode: leaderless"},
+		&cli.IntFlag{Name: "nodes", Value: d.Nodes, Usage: "cluster size"},
+		&cli.IntFlag{Name: "n", Value: d.Store.N, Usage: "replicas per key"},
+		&cli.IntFlag{Name: "w", Value: d.Store.W, Usage: "write quorum"},
+		&cli.IntFlag{Name: "r", Value: d.Store.R, Usage: "read quorum"},
+		&cli.StringFlag{Name: "consistency", Value: d.Store.Consistency, Usage: "lww, vclock or abd"},
+		&cli.BoolFlag{Name: "read-repair", Value: d.Store.ReadRepair, Usage: "read repair (--read-repair=false to turn off)"},
+		&cli.DurationFlag{Name: "anti-entropy", Value: d.Store.AntiEntropy, Usage: "Merkle anti-entropy interval (0 = off)"},
+		&cli.BoolFlag{Name: "hinted-handoff", Value: d.Store.HintedHandoff, Usage: "hinted handoff (--hinted-handoff=false to turn off)"},
+		&cli.BoolFlag{Name: "sloppy-quorum", Value: d.Store.SloppyQuorum, Usage: "count hinted writes toward W (breaks quorum intersection)"},
+		&cli.StringFlag{Name: "fsync", Value: d.Store.Fsync, Usage: "always or never"},
+	}
+}
+
+func runFlags() []cli.Flag {
+	d := harness.DefaultConfig()
+	return append(storeFlags(),
+		&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: docker where an engine answers, else local)"},
+		&cli.StringFlag{Name: "workload", Value: d.Workload, Usage: "register, set or counter"},
+		&cli.BoolFlag{Name: "crdt", Usage: "set/counter: use the store's CRDTs instead of read-modify-write"},
+		&cli.IntFlag{Name: "keys", Value: d.Keys, Usage: "number of keys"},
+		&cli.StringFlag{Name: "key-dist", Value: d.KeyDist, Usage: "uniform or hot"},
+		&cli.IntFlag{Name: "concurrency", Value: d.Concurrency, Usage: "client processes"},
+		&cli.Float64Flag{Name: "rate", Value: d.Rate, Usage: "total ops/s (0 = unlimited)"},
+		&cli.DurationFlag{Name: "op-timeout", Value: d.OpTimeout, Usage: "client op timeout (recorded as info)"},
+		&cli.StringFlag{Name: "nemesis", Value: strings.Join(d.Nemesis, ","), Usage: "none, all, or a comma list of partition,kill,pause,clock,delay,loss"},
+		&cli.DurationFlag{Name: "nemesis-interval", Value: d.NemesisInterval, Usage: "time between faults"},
+		&cli.DurationFlag{Name: "clock-max", Value: d.ClockMax, Usage: "largest clock bump"},
+		&cli.StringFlag{Name: "checks", Usage: "comma list of checkers (default: the workload's)"},
+		&cli.DurationFlag{Name: "check-timeout", Value: d.CheckTimeout, Usage: "linearizability time budget"},
+		&cli.DurationFlag{Name: "time", Value: d.Time, Usage: "how long the clients and the nemesis run"},
+		&cli.Int64Flag{Name: "seed", Usage: "seed of every random choice (default: random, printed and saved)"},
+		&cli.DurationFlag{Name: "quiesce", Value: d.QuiesceMax, Usage: "bound on waiting for replication after healing"},
+		&cli.StringFlag{Name: "results", Value: d.ResultsRoot, Usage: "results folder"},
+		&cli.BoolFlag{Name: "json", Usage: "print a machine-readable summary on stdout"},
+	)
+}
+
+// configFromFlags turns flags into a harness.Config; it reports bad values by flag name.
+func configFromFlags(c *cli.Context) (harness.Config, error) {
+	cfg := harness.DefaultConfig()
+	cfg.Nodes = c.Int("nodes")
+	cfg.Store.Mode = c.String("store")
+	cfg.Store.Consistency = c.String("consistency")
+	cfg.Store.N = c.Int("n")
+	if !c.IsSet("n") && cfg.Store.N > cfg.Nodes {
+		cfg.Store.N = cfg.Nodes // N=3 capped at the cluster size
+	}
+	maj := cfg.Store.N/2 + 1
+	cfg.Store.W, cfg.Store.R = c.Int("w"), c.Int("r")
+	if !c.IsSet("w") {
+		cfg.Store.W = maj
+	}
+	if !c.IsSet("r") {
+		cfg.Store.R = maj
+	}
+	cfg.Store.ReadRepair = c.Bool("read-repair")
+	cfg.Store.AntiEntropy = c.Duration("anti-entropy")
+	cfg.Store.HintedHandoff = c.Bool("hinted-handoff")
+	cfg.Store.SloppyQuorum = c.Bool("sloppy-quorum")
+	cfg.Store.Fsync = c.String("fsync")
+	cfg.Workload = c.String("workload")
+	cfg.CRDT = c.Bool("crdt")
+	cfg.Keys = c.Int("keys")
+	cfg.KeyDist = c.String("key-dist")
+	cfg.Concurrency = c.Int("concurrency")
+	cfg.Rate = c.Float64("rate")
+	cfg.OpTimeout = c.Duration("op-timeout")
+	kinds, err := nemesis.ParseSpec(c.String("nemesis"))
+	if err != nil {
+		return cfg, fmt.Errorf("--nemesis: %w", err)
+	}
+	cfg.Nemesis = nil
+	for _, k := range kinds {
+		cfg.Nemesis = append(cfg.Nemesis, string(k))
+	}
+	cfg.NemesisInterval = c.Duration("nemesis-interval")
+	cfg.ClockMax = c.Duration("clock-max")
+	if s := strings.TrimSpace(c.String("checks")); s != "" {
+		for _, name := range strings.Split(s, ",") {
+			cfg.Checks = append(cfg.Checks, strings.TrimSpace(name))
+		}
+	}
+	cfg.CheckTimeout = c.Duration("check-timeout")
+	cfg.Time = c.Duration("time")
+	cfg.Seed = c.Int64("seed")
+	if !c.IsSet("seed") {
+		cfg.Seed = time.Now().UnixNano() % 1_000_000_000
+	}
+	cfg.QuiesceMax = c.Duration("quiesce")
+	cfg.ResultsRoot = c.String("results")
+	return cfg, cfg.Validate()
+}
+
 func runCommand(env *appEnv) *cli.Command {
 	return &cli.Command{
 		Name:  "run",
-		Usage: "(not built yet)",
-		Action: func(*cli.Context) error {
-			return cli.Exit("faultline run: not built yet", exitCannotRun)
+		Usage: "run one test: start a cluster, drive a workload, inject faults, heal, check, save",
+		Description: "With no flags: a 5-node leaderless lww cluster (N=3, W=R=2), a register workload,\n" +
+			"partitions every 5s for 30s, checked for linearizability. Exit 0 valid, 1 invalid,\n" +
+			"2 unknown, 3 could not run.",
+		Flags: runFlags(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return cli.Exit(fmt.Sprintf("faultline run: unexpected argument %q (flags only)", c.Args().First()), exitCannotRun)
+			}
+			cfg, err := configFromFlags(c)
+			if err != nil {
+				return cli.Exit("faultline run: "+err.Error(), exitCannotRun)
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rt, note, err := pickRuntime(ctx, env, c.String("runtime"))
+			if err != nil {
+				return cli.Exit("faultline run: "+err.Error(), exitCannotRun)
+			}
+			return doRun(ctx, env, cfg, rt, note, c.Bool("json"), nil)
 		},
 	}
+}
+
+// doRun runs one test and prints its outcome; shared by run and replay.
+func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runtime, note string, asJSON bool, sched *nemesis.Schedule) error {
+	fmt.Fprintf(env.stderr, "faultline run %s: runtime %s%s, seed %d, %s\n", cfg.RunName(), rt.Name(), note, cfg.Seed, cfg.Time)
+	opt := harness.Options{Runtime: rt, Log: env.log, Schedule: sched}
+	if !asJSON {
+		opt.Progress = env.stderr
+		if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			opt.Terminal = true
+		}
+	}
+	out, err := harness.Run(ctx, cfg, opt)
+	if err != nil && !errors.Is(err, harness.ErrInterrupted) {
+		if out != nil && out.Dir != "" {
+			fmt.Fprintf(env.stderr, "run folder: %s\n", out.Dir)
+		}
+		return cli.Exit("faultline run: "+err.Error(), exitCannotRun)
+	}
+	if asJSON {
+		doc := map[string]any{
+			"valid": out.Results.Valid, "dir": out.Dir, "runtime": out.Runtime, "seed": cfg.Seed,
+			"mechanisms": out.Mechanisms, "ops": out.Ops, "ok": out.OK, "fail": out.Fail, "info": out.Info,
+			"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "interrupted": out.Interrupted,
+			"results": out.Results,
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return cli.Exit("faultline run: "+err.Error(), exitCannotRun)
+		}
+	} else {
+		w := env.stdout
+		if len(out.Mechanisms) > 0 {
+			kinds := make([]string, 0, len(out.Mechanisms))
+			for k := range out.Mechanisms {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			fmt.Fprintf(w, "faults injected by (%s runtime):\n", out.Runtime)
+			for _, k := range kinds {
+				fmt.Fprintf(w, "  %-10s %s\n", k, out.Mechanisms[k])
+			}
+		}
+		fmt.Fprintf(w, "ops: %d recorded; client ops ok %d, fail %d, info %d; quiesce %s (settled: %v)\n",
+			out.Ops, out.OK, out.Fail, out.Info, out.QuiesceWait.Round(time.Millisecond), out.Quiesced)
+		if out.Interrupted {
+			fmt.Fprintln(w, "interrupted: the run was cut short; what was recorded was healed, saved and checked")
+		}
+		out.Results.Summary(w)
+		fmt.Fprintf(w, "run folder: %s\n", out.Dir)
+	}
+	if code := out.Results.ExitCode(); code != exitValid {
+		return cli.Exit("", code)
+	}
+	return nil
+}
+
+// pickRuntime chooses the runtime: the one asked for, else docker where an engine answers,
+// else local. note is printed beside the runtime's name.
+func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime, string, error) {
+	if name == "" {
+		name = "local"
+		if dockerAvailable(ctx) {
+			name = "docker"
+		}
+	}
+	switch name {
+	case "local":
+		cfg := local.DefaultConfig()
+		cfg.Log = env.log
+		rt, err := local.New(cfg)
+		if err != nil {
+			return nil, "", err
+		}
+		return rt, " (processes on loopback; partitions, loss and delay are SIMULATED in the node transport)", nil
+	case "docker":
+		return newDockerRuntime(ctx, env)
+	}
+	return nil, "", fmt.Errorf("--runtime %q: want local or docker", name)
 }

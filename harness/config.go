@@ -1,0 +1,211 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StoreConfig is the store under test: what every node is started with.
+type StoreConfig struct {
+	Mode          string        // "leaderless"
+	Consistency   string        // "lww", "vclock" or "abd"
+	N             int           // replicas per key (capped at the cluster size)
+	W, R          int           // write and read quorums
+	ReadRepair    bool          // read repair on reads whose answers differ
+	AntiEntropy   time.Duration // Merkle anti-entropy interval (0 = off)
+	HintedHandoff bool          // hinted handoff for unreachable replicas
+	SloppyQuorum  bool          // count hinted writes toward W (breaks quorum intersection)
+	Fsync         string        // "always" or "never"
+	_             struct{}
+}
+
+// Config is one test: the store, the cluster, the workload, the faults and the checks. Every
+// random choice derives from Seed.
+type Config struct {
+	Name  string      // run name, "<workload>-<nemesis>" when empty
+	Nodes int         // cluster size
+	Store StoreConfig // what the nodes run
+
+	Workload    string        // "register", "set" or "counter"
+	CRDT        bool          // set/counter: the store's CRDT ops instead of read-modify-write
+	Keys        int           // keys the workload spreads over
+	KeyDist     string        // "uniform" or "hot"
+	Concurrency int           // client processes at a time
+	Rate        float64       // total ops/s (0 = as fast as possible)
+	OpTimeout   time.Duration // a client op taking longer is recorded as info
+
+	Nemesis         []string      // fault kinds: partition, kill, pause, clock, delay, loss (empty = none)
+	NemesisInterval time.Duration // time between fault starts
+	ClockMax        time.Duration // largest clock bump
+
+	Checks       []string      // checker names (nil = the workload's defaults)
+	CheckTimeout time.Duration // linearizability budget
+
+	Time        time.Duration // how long clients and nemesis run
+	Seed        int64         // the run's seed
+	HealthWait  time.Duration // bound on waiting for the cluster to become healthy
+	QuiesceMax  time.Duration // bound on waiting for replication to settle after healing
+	ResultsRoot string        // where run folders go ("results")
+	_           struct{}
+}
+
+// DefaultConfig is a meaningful test with no flags: a 5-node leaderless lww cluster at N=3,
+// W=R=2, a register workload over 10 keys at 10 clients, partitions every 5 s, for 30 s.
+func DefaultConfig() Config {
+	return Config{
+		Nodes: 5,
+		Store: StoreConfig{
+			Mode:          "leaderless",
+			Consistency:   "lww",
+			N:             3,
+			W:             2,
+			R:             2,
+			ReadRepair:    true,
+			AntiEntropy:   time.Second,
+			HintedHandoff: true,
+			Fsync:         "always",
+		},
+		Workload:        "register",
+		Keys:            10,
+		KeyDist:         "uniform",
+		Concurrency:     10,
+		Rate:            200,
+		OpTimeout:       2 * time.Second, // above the node's 1 s coordinator timeout
+		Nemesis:         []string{"partition"},
+		NemesisInterval: 5 * time.Second,
+		ClockMax:        2 * time.Second,
+		CheckTimeout:    60 * time.Second,
+		Time:            30 * time.Second,
+		Seed:            1,
+		HealthWait:      20 * time.Second,
+		QuiesceMax:      10 * time.Second,
+		ResultsRoot:     "results",
+	}
+}
+
+// RunName is "<workload>-<nemesis>", e.g. "register-partition" or "set-kill+pause".
+func (c Config) RunName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	nem := "none"
+	if len(c.Nemesis) > 0 {
+		nem = strings.Join(c.Nemesis, "+")
+	}
+	w := c.Workload
+	if c.CRDT {
+		w += "-crdt"
+	}
+	return w + "-" + nem
+}
+
+// Validate reports the first problem with c; it does not change c.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Nodes < 1 || c.Nodes > 64 {
+		add("nodes (%d) must be between 1 and 64", c.Nodes)
+	}
+	s := c.Store
+	switch s.Mode {
+	case "leaderless":
+	default:
+		add("store mode %q: want leaderless", s.Mode)
+	}
+	switch s.Consistency {
+	case "lww", "vclock", "abd":
+	default:
+		add("consistency %q: want lww, vclock or abd", s.Consistency)
+	}
+	if s.N < 1 || s.N > c.Nodes {
+		add("n (%d) must be between 1 and the cluster size (%d)", s.N, c.Nodes)
+	}
+	if s.W < 1 || s.W > s.N {
+		add("w (%d) must be between 1 and n (%d)", s.W, s.N)
+	}
+	if s.R < 1 || s.R > s.N {
+		add("r (%d) must be between 1 and n (%d)", s.R, s.N)
+	}
+	if s.AntiEntropy < 0 {
+		add("anti-entropy interval (%s) must not be negative", s.AntiEntropy)
+	}
+	if s.Fsync != "always" && s.Fsync != "never" {
+		add("fsync %q: want always or never", s.Fsync)
+	}
+	switch c.Workload {
+	case "register", "set", "counter":
+	default:
+		add("workload %q: want register, set or counter", c.Workload)
+	}
+	if c.CRDT && c.Workload == "register" {
+		add("--crdt applies to the set and counter workloads, not %q", c.Workload)
+	}
+	if c.CRDT && s.Consistency == "abd" {
+		add("--crdt needs consistency lww or vclock: abd is a plain register")
+	}
+	if c.Keys < 1 {
+		add("keys (%d) must be at least 1", c.Keys)
+	}
+	if c.KeyDist != "uniform" && c.KeyDist != "hot" {
+		add("key distribution %q: want uniform or hot", c.KeyDist)
+	}
+	if c.Concurrency < 1 {
+		add("concurrency (%d) must be at least 1", c.Concurrency)
+	}
+	if c.Rate < 0 {
+		add("rate (%g) must not be negative", c.Rate)
+	}
+	if c.OpTimeout <= 0 {
+		add("op timeout (%s) must be positive", c.OpTimeout)
+	}
+	for _, k := range c.Nemesis {
+		switch k {
+		case "partition", "kill", "pause", "clock", "delay", "loss":
+		default:
+			add("nemesis %q: want partition, kill, pause, clock, delay or loss", k)
+		}
+	}
+	if len(c.Nemesis) > 0 && c.NemesisInterval <= 0 {
+		add("nemesis interval (%s) must be positive", c.NemesisInterval)
+	}
+	if c.Time <= 0 {
+		add("time (%s) must be positive", c.Time)
+	}
+	if c.HealthWait <= 0 || c.QuiesceMax < 0 || c.CheckTimeout <= 0 {
+		add("health wait (%s) and check timeout (%s) must be positive, quiesce (%s) not negative",
+			c.HealthWait, c.CheckTimeout, c.QuiesceMax)
+	}
+	if c.ResultsRoot == "" {
+		add("results folder must not be empty")
+	}
+	return errors.Join(errs...)
+}
+
+// NodeArgs are the `faultline node` store flags for c (the runtime adds id, listen, peers, data).
+func (c Config) NodeArgs() []string {
+	s := c.Store
+	return []string{
+		"--mode", s.Mode,
+		"--consistency", s.Consistency,
+		"--n", strconv.Itoa(s.N),
+		"--w", strconv.Itoa(s.W),
+		"--r", strconv.Itoa(s.R),
+		"--read-repair=" + strconv.FormatBool(s.ReadRepair),
+		"--anti-entropy", s.AntiEntropy.String(),
+		"--hinted-handoff=" + strconv.FormatBool(s.HintedHandoff),
+		"--sloppy-quorum=" + strconv.FormatBool(s.SloppyQuorum),
+		"--fsync", s.Fsync,
+	}
+}
+
+// NodeIDs are the node ids n1..nK.
+func (c Config) NodeIDs() []string {
+	ids := make([]string, c.Nodes)
+	for i := range ids {
+		ids[i] = "n" + strconv.Itoa(i+1)
+	}
+	return ids
+}
