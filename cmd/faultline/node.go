@@ -1,14 +1,102 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"fmt"
+	"net"
+	"os/signal"
+	"strings"
+	"syscall"
 
-// nodeCommand is a placeholder until its issue lands.
+	"github.com/faultline/faultline/store"
+	"github.com/urfave/cli/v2"
+)
+
+// nodeCommand runs one store node until SIGTERM or SIGINT.
 func nodeCommand(env *appEnv) *cli.Command {
+	def := store.DefaultConfig()
 	return &cli.Command{
 		Name:  "node",
-		Usage: "(not built yet)",
-		Action: func(*cli.Context) error {
-			return cli.Exit("faultline node: not built yet", exitCannotRun)
+		Usage: "run one store node (what the harness and the containers run)",
+		Description: "Serves the client, internal and admin API on one address (docs/API.md).\n" +
+			"Example: faultline node --id n1 --listen 127.0.0.1:7001 \\\n" +
+			"  --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data /var/lib/faultline/n1",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "id", Usage: "this node's id (must appear in --peers)", Required: true},
+			&cli.StringFlag{Name: "listen", Usage: "address to serve on, host:port (default: this node's address in --peers)"},
+			&cli.StringFlag{Name: "peers", Usage: "every node of the cluster, self included: id=host:port,...", Required: true},
+			&cli.StringFlag{Name: "data", Usage: "data directory", Required: true},
+			&cli.StringFlag{Name: "mode", Value: def.Mode, Usage: "replication mode: leaderless"},
+			&cli.IntFlag{Name: "n", Value: def.N, Usage: "replicas per key (capped at the cluster size)"},
+			&cli.IntFlag{Name: "w", Value: 0, Usage: "default write quorum (0 = majority of N)"},
+			&cli.IntFlag{Name: "r", Value: 0, Usage: "default read quorum (0 = majority of N)"},
+			&cli.StringFlag{Name: "consistency", Value: def.Consistency, Usage: "lww, vclock or abd"},
+			&cli.BoolFlag{Name: "read-repair", Value: def.ReadRepair, Usage: "repair stale replicas seen by reads (--read-repair=false to turn off)"},
+			&cli.BoolFlag{Name: "read-repair-sync", Value: def.ReadRepairSync, Usage: "repair before answering the read"},
+			&cli.DurationFlag{Name: "anti-entropy", Value: def.AntiEntropy, Usage: "Merkle anti-entropy interval (0 = off)"},
+			&cli.BoolFlag{Name: "hinted-handoff", Value: def.HintedHandoff, Usage: "hinted handoff (--hinted-handoff=false to turn off)"},
+			&cli.BoolFlag{Name: "sloppy-quorum", Value: def.SloppyQuorum, Usage: "hinted writes on fallback nodes count toward W"},
+			&cli.StringFlag{Name: "fsync", Value: def.Fsync, Usage: "always or never"},
+			&cli.StringFlag{Name: "admin-token", EnvVars: []string{"FAULTLINE_ADMIN_TOKEN"}, Usage: "bearer token of the admin API (empty = admin API off)"},
+			&cli.DurationFlag{Name: "request-timeout", Value: def.RequestTimeout, Usage: "coordinator deadline per client request"},
+			&cli.DurationFlag{Name: "hint-interval", Value: def.HintInterval, Usage: "how often hints are offered to their targets"},
+			&cli.IntFlag{Name: "vnodes", Value: def.VNodes, Usage: "virtual nodes per node on the ring"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg := store.DefaultConfig()
+			peers, err := parsePeers(c.String("peers"))
+			if err != nil {
+				return cli.Exit("faultline node: "+err.Error(), exitCannotRun)
+			}
+			cfg.ID, cfg.Peers, cfg.DataDir = c.String("id"), peers, c.String("data")
+			cfg.Mode, cfg.N, cfg.W, cfg.R = c.String("mode"), c.Int("n"), c.Int("w"), c.Int("r")
+			cfg.Consistency = c.String("consistency")
+			cfg.ReadRepair, cfg.ReadRepairSync = c.Bool("read-repair"), c.Bool("read-repair-sync")
+			cfg.AntiEntropy = c.Duration("anti-entropy")
+			cfg.HintedHandoff, cfg.SloppyQuorum = c.Bool("hinted-handoff"), c.Bool("sloppy-quorum")
+			cfg.Fsync, cfg.AdminToken = c.String("fsync"), c.String("admin-token")
+			cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")
+			cfg.VNodes = c.Int("vnodes")
+			listen := c.String("listen")
+			if listen == "" {
+				listen = peers[cfg.ID]
+			}
+			n, err := store.New(cfg, env.log)
+			if err != nil {
+				return cli.Exit("faultline node: "+err.Error(), exitCannotRun)
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return cli.Exit(fmt.Sprintf("faultline node: listening on %s: %v", listen, err), exitCannotRun)
+			}
+			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			if err := n.Serve(ctx, ln); err != nil {
+				return cli.Exit("faultline node: "+err.Error(), exitCannotRun)
+			}
+			return nil
 		},
 	}
+}
+
+// parsePeers parses "n1=host:port,n2=host:port".
+func parsePeers(s string) (map[string]string, error) {
+	peers := map[string]string{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, addr, ok := strings.Cut(part, "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("--peers entry %q: want id=host:port", part)
+		}
+		if _, dup := peers[id]; dup {
+			return nil, fmt.Errorf("--peers: node %q appears twice", id)
+		}
+		peers[id] = addr
+	}
+	if len(peers) == 0 {
+		return nil, fmt.Errorf("--peers %q names no node", s)
+	}
+	return peers, nil
 }
