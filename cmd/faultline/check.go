@@ -1,14 +1,174 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
-// checkCommand is a placeholder until its issue lands.
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/history"
+	"github.com/urfave/cli/v2"
+)
+
+// historyNames returns the history files looked for in a run folder, in order.
+func historyNames() []string { return []string{"history.jsonl", "history.edn", "history.txt"} }
+
+// checkCommand checks a saved history: a run folder or a history file.
 func checkCommand(env *appEnv) *cli.Command {
 	return &cli.Command{
-		Name:  "check",
-		Usage: "(not built yet)",
-		Action: func(*cli.Context) error {
-			return cli.Exit("faultline check: not built yet", exitCannotRun)
+		Name:      "check",
+		Usage:     "check a saved history (a run folder, a JSONL history, or a Jepsen EDN or text history)",
+		ArgsUsage: "PATH",
+		Description: "PATH is a run folder (history.jsonl, optional dumps.json and config.json) or a history file.\n" +
+			"Checkers: " + strings.Join(checker.Names(), ", ") + ".\n" +
+			"Exit codes: 0 valid, 1 invalid, 2 unknown, 3 could not run.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Value: "auto", Usage: "linearizability model: register, kv, set, counter or auto"},
+			&cli.StringFlag{Name: "format", Value: "auto", Usage: "history format: jsonl, jepsen-edn, jepsen-txt or auto"},
+			&cli.StringFlag{Name: "workload", Usage: "register, set or counter (default: config.json's, else inferred from the ops)"},
+			&cli.StringFlag{Name: "checks", Usage: "comma-separated checkers that decide the verdict (default: by workload)"},
+			&cli.DurationFlag{Name: "timeout", Value: 60 * time.Second, Usage: "linearizability time budget; past it the verdict is unknown"},
+			&cli.BoolFlag{Name: "json", Usage: "print the results document on stdout"},
+			&cli.StringFlag{Name: "out", Usage: "where to write the visualization and results.json (default: the run folder; none for a file)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return cli.Exit("faultline check: want exactly one PATH (a run folder or a history file)", exitCannotRun)
+			}
+			return runCheck(c, env, c.Args().First())
 		},
 	}
+}
+
+func runCheck(c *cli.Context, env *appEnv, path string) error {
+	format, err := history.ParseFormat(c.String("format"))
+	if err != nil {
+		return cli.Exit("faultline check: --format: "+err.Error(), exitCannotRun)
+	}
+	cfg := checker.DefaultConfig()
+	cfg.Log = env.log
+	cfg.Model = c.String("model")
+	cfg.Workload = c.String("workload")
+	cfg.Timeout = c.Duration("timeout")
+	if s := c.String("checks"); s != "" {
+		for _, n := range strings.Split(s, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				cfg.Checks = append(cfg.Checks, n)
+			}
+		}
+	}
+	outDir := c.String("out")
+
+	st, err := os.Stat(path)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
+	}
+	histPath := path
+	if st.IsDir() {
+		histPath = ""
+		for _, n := range historyNames() {
+			if _, err := os.Stat(filepath.Join(path, n)); err == nil {
+				histPath = filepath.Join(path, n)
+				break
+			}
+		}
+		if histPath == "" {
+			return cli.Exit(fmt.Sprintf("faultline check: %s: no history file (want one of %s)", path, strings.Join(historyNames(), ", ")), exitCannotRun)
+		}
+		if d, err := history.ReadDumps(filepath.Join(path, "dumps.json")); err == nil {
+			cfg.Dumps = d
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
+		}
+		if cfg.Workload == "" {
+			w, err := runWorkload(filepath.Join(path, "config.json"))
+			if err != nil {
+				return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
+			}
+			cfg.Workload = w
+		}
+		if outDir == "" {
+			outDir = path
+		}
+	}
+	cfg.OutDir = outDir
+	if err := cfg.Validate(); err != nil {
+		return cli.Exit("faultline check: "+err.Error(), exitCannotRun)
+	}
+
+	parseStart := time.Now()
+	file, err := history.ReadFileFormat(histPath, format)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
+	}
+	parsed := time.Since(parseStart)
+	for _, w := range file.Warnings {
+		env.log.Warn().Str("history", histPath).Msg(w)
+	}
+	checkStart := time.Now()
+	res, err := checker.Check(c.Context, file.Ops, cfg)
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("faultline check: %s: %v", histPath, err), exitCannotRun)
+	}
+	checked := time.Since(checkStart)
+	res.Warnings = append(file.Warnings, res.Warnings...)
+	env.log.Info().Str("history", histPath).Str("format", string(file.Format)).Int("ops", len(file.Ops)).
+		Dur("parse", parsed).Dur("check", checked).Msg("checked")
+
+	if c.String("out") != "" {
+		if err := writeResults(filepath.Join(outDir, "results.json"), res); err != nil {
+			return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
+		}
+	}
+	if c.Bool("json") {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("faultline check: encoding results: %v", err), exitCannotRun)
+		}
+		fmt.Fprintf(env.stdout, "%s\n", b)
+	} else {
+		fmt.Fprintf(env.stdout, "history: %s (%s, %d records; parse %s, check %s)\n",
+			histPath, file.Format, len(file.Ops), parsed.Round(time.Millisecond), checked.Round(time.Millisecond))
+		res.Summary(env.stdout)
+		if lin, ok := res.Checkers[checker.Linearizable]; ok && lin.Valid == checker.Invalid && res.Visualization == "" && outDir == "" {
+			fmt.Fprintln(env.stdout, "visualization: not written (use --out DIR)")
+		}
+	}
+	if code := res.ExitCode(); code != exitValid {
+		return cli.Exit("", code)
+	}
+	return nil
+}
+
+// runWorkload reads the "workload" field of a run folder's config.json ("" if it has none).
+func runWorkload(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var doc struct {
+		Workload string `json:"workload"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return doc.Workload, nil
+}
+
+func writeResults(path string, res *checker.Results) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

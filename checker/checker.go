@@ -1,0 +1,471 @@
+// Package checker decides whether a history shows an anomaly. Every checker is a pure function:
+// a history (and, for convergence, the replicas' dumps) goes in, a verdict with an explanation
+// comes out. Check runs the checkers that apply to a workload and combines the selected ones
+// into one verdict.
+//
+// Checkers, by the names --checks and results.json use:
+//
+//	linearizable     porcupine, per key: register (read, write, cas), set or counter model
+//	lost-updates     set workloads (Jepsen's set-full): acknowledged adds missing from final reads
+//	lost-increments  counter workloads: the final value is acked + some subset of indeterminate
+//	counter-bounds   counter workloads: every read within what the increments allow at that time
+//	convergence      replica dumps after healing agree on every key
+//	staleness        register workloads: how far behind reads are (reported, never decides)
+//
+// Verdicts are sound: a checker says valid only when it has shown the history is valid; when
+// it cannot (time budget, no data, too many indeterminate ops) it says unknown.
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/history"
+	"github.com/rs/zerolog"
+)
+
+// Checker names.
+const (
+	Linearizable   = "linearizable"
+	LostUpdates    = "lost-updates"
+	LostIncrements = "lost-increments"
+	CounterBounds  = "counter-bounds"
+	Convergence    = "convergence"
+	Staleness      = "staleness"
+)
+
+// Names returns every checker name, in report order.
+func Names() []string {
+	return []string{Linearizable, LostUpdates, LostIncrements, CounterBounds, Convergence, Staleness}
+}
+
+// Workloads and models.
+const (
+	WorkloadRegister = "register"
+	WorkloadSet      = "set"
+	WorkloadCounter  = "counter"
+
+	ModelAuto     = "auto"
+	ModelRegister = "register" // one register: the history must have a single key
+	ModelKV       = "kv"       // a register per key
+	ModelSet      = "set"      // a set per key
+	ModelCounter  = "counter"  // a counter per key
+)
+
+// DefaultChecks returns the checkers that decide the verdict for a workload by default.
+func DefaultChecks(workload string) []string {
+	switch workload {
+	case WorkloadSet:
+		return []string{LostUpdates, Convergence}
+	case WorkloadCounter:
+		return []string{LostIncrements, Convergence}
+	}
+	return []string{Linearizable}
+}
+
+// applicable lists the checkers computed for a workload even when not selected.
+func applicable(workload string) []string {
+	switch workload {
+	case WorkloadSet:
+		return []string{LostUpdates, Convergence}
+	case WorkloadCounter:
+		return []string{LostIncrements, CounterBounds, Convergence}
+	}
+	return []string{Linearizable, Convergence, Staleness}
+}
+
+// Config says what to check.
+type Config struct {
+	Workload string        // "register", "set", "counter" ("" = infer from the ops' f names)
+	Checks   []string      // the checkers that decide the verdict; nil = DefaultChecks(workload)
+	Model    string        // "register", "kv", "set", "counter", "auto" ("" = auto)
+	Timeout  time.Duration // linearizability time budget (porcupine gives up -> unknown); 0 = none
+	Dumps    history.Dumps // replica dumps after healing; nil = convergence cannot run
+	OutDir   string        // where to write visualizations of linearizability failures; "" = none
+	Log      zerolog.Logger
+	_        struct{}
+}
+
+// DefaultConfig returns the defaults: everything inferred, one minute for linearizability.
+func DefaultConfig() Config {
+	return Config{
+		Model:   ModelAuto,        // pick the model from the workload
+		Timeout: 60 * time.Second, // porcupine's budget; past it the verdict is unknown
+		Log:     zerolog.Nop(),
+	}
+}
+
+// Validate reports the first problem with c; it does not change c.
+func (c Config) Validate() error {
+	switch c.Workload {
+	case "", WorkloadRegister, WorkloadSet, WorkloadCounter:
+	default:
+		return fmt.Errorf("checker: workload %q: want register, set, counter or empty (infer)", c.Workload)
+	}
+	switch c.Model {
+	case "", ModelAuto, ModelRegister, ModelKV, ModelSet, ModelCounter:
+	default:
+		return fmt.Errorf("checker: model %q: want register, kv, set, counter or auto", c.Model)
+	}
+	for _, n := range c.Checks {
+		if !slices.Contains(Names(), n) {
+			return fmt.Errorf("checker: check %q: want one of %s", n, strings.Join(Names(), ", "))
+		}
+	}
+	if c.Timeout < 0 {
+		return fmt.Errorf("checker: timeout (%s) must be >= 0", c.Timeout)
+	}
+	return nil
+}
+
+// Verdict is valid, invalid or unknown. Its JSON form is true, false or "unknown". The zero
+// Verdict is Unknown, so nothing is valid by accident.
+type Verdict int8
+
+// The verdicts, from best to worst when combined: Valid, Unknown, Invalid.
+const (
+	Unknown Verdict = iota
+	Valid
+	Invalid
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Valid:
+		return "valid"
+	case Invalid:
+		return "invalid"
+	}
+	return "unknown"
+}
+
+// MarshalJSON encodes true, false or "unknown".
+func (v Verdict) MarshalJSON() ([]byte, error) {
+	switch v {
+	case Valid:
+		return []byte("true"), nil
+	case Invalid:
+		return []byte("false"), nil
+	}
+	return []byte(`"unknown"`), nil
+}
+
+// UnmarshalJSON accepts true, false or "unknown".
+func (v *Verdict) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true":
+		*v = Valid
+	case "false":
+		*v = Invalid
+	case `"unknown"`:
+		*v = Unknown
+	default:
+		return fmt.Errorf("checker: verdict %s: want true, false or \"unknown\"", b)
+	}
+	return nil
+}
+
+// Worse returns the worse of two verdicts: invalid beats unknown beats valid.
+func Worse(a, b Verdict) Verdict {
+	rank := func(v Verdict) int {
+		switch v {
+		case Valid:
+			return 0
+		case Unknown:
+			return 1
+		}
+		return 2
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+// Result is one checker's outcome.
+type Result struct {
+	Valid   Verdict `json:"valid"`
+	Decides bool    `json:"decides"`           // selected: its verdict counts in the overall one
+	Skipped string  `json:"skipped,omitempty"` // why it did not run (verdict unknown)
+	// Explanation says in plain words what was found (or why the verdict is unknown).
+	Explanation []string `json:"explanation,omitempty"`
+	Details     any      `json:"details,omitempty"` // the checker's figures (see the *Details types)
+}
+
+// Counts describes the history.
+type Counts struct {
+	Ops        int `json:"ops"`        // records, nemesis included
+	Operations int `json:"operations"` // client invocations
+	OK         int `json:"ok"`
+	Fail       int `json:"fail"`
+	Info       int `json:"info"`       // indeterminate completions
+	Unfinished int `json:"unfinished"` // invocations never completed (counted as indeterminate)
+	Nemesis    int `json:"nemesis"`
+	Keys       int `json:"keys"`
+}
+
+// Results is the whole verdict: results.json.
+type Results struct {
+	Valid    Verdict            `json:"valid"`
+	Workload string             `json:"workload"`
+	Model    string             `json:"model,omitempty"`
+	Selected []string           `json:"selected"`
+	Checkers map[string]*Result `json:"checkers"`
+	Counts   Counts             `json:"counts"`
+	// Visualization is the HTML file showing linearizability failures, if one was written.
+	Visualization string   `json:"visualization,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
+}
+
+// ExitCode maps the verdict to the CLI's exit code: 0 valid, 1 invalid, 2 unknown.
+func (r *Results) ExitCode() int {
+	switch r.Valid {
+	case Valid:
+		return 0
+	case Invalid:
+		return 1
+	}
+	return 2
+}
+
+// ErrInvalidHistory wraps the validation errors of a malformed history.
+var ErrInvalidHistory = errors.New("checker: malformed history")
+
+// Check runs the checkers on ops. The error is for when it could not check at all (a malformed
+// history, a bad config); an anomaly is a verdict, not an error.
+func Check(ctx context.Context, ops []history.Op, cfg Config) (*Results, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pairs, err := history.Pair(ops)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidHistory, err)
+	}
+	h := newPrepared(ops, pairs)
+	workload := cfg.Workload
+	if workload == "" {
+		workload = inferWorkload(cfg.Model, pairs)
+	}
+	model, err := chooseModel(cfg.Model, workload, h)
+	if err != nil {
+		return nil, err
+	}
+	selected := cfg.Checks
+	if len(selected) == 0 {
+		selected = DefaultChecks(workload)
+	}
+	res := &Results{
+		Workload: workload,
+		Model:    model,
+		Selected: slices.Clone(selected),
+		Checkers: make(map[string]*Result),
+		Counts:   h.counts,
+	}
+	run := append(slices.Clone(selected), applicable(workload)...)
+	for _, name := range Names() {
+		if !slices.Contains(run, name) {
+			continue
+		}
+		start := time.Now()
+		var r *Result
+		switch name {
+		case Linearizable:
+			var vis string
+			r, vis = checkLinearizable(ctx, h, model, cfg)
+			res.Visualization = vis
+		case LostUpdates:
+			r = checkSet(h, workload)
+		case LostIncrements:
+			r = checkLostIncrements(h, workload)
+		case CounterBounds:
+			r = checkCounterBounds(h, workload)
+		case Convergence:
+			r = checkConvergence(cfg.Dumps, slices.Contains(cfg.Checks, Convergence))
+		case Staleness:
+			r = checkStaleness(h, workload)
+		}
+		r.Decides = slices.Contains(selected, name) && name != Staleness
+		res.Checkers[name] = r
+		cfg.Log.Debug().Str("checker", name).Stringer("verdict", r.Valid).Dur("took", time.Since(start)).Msg("checked")
+	}
+	res.Valid = Valid
+	decided := 0
+	for _, name := range selected {
+		r := res.Checkers[name]
+		if !r.Decides {
+			continue
+		}
+		if r.Skipped != "" && !slices.Contains(cfg.Checks, name) {
+			// a default checker without its input (e.g. convergence without dumps) is
+			// reported as skipped and does not decide
+			r.Decides = false
+			continue
+		}
+		decided++
+		res.Valid = Worse(res.Valid, r.Valid)
+	}
+	if decided == 0 {
+		res.Valid = Unknown
+		res.Warnings = append(res.Warnings, "no selected checker could decide a verdict")
+	}
+	return res, nil
+}
+
+// inferWorkload picks the workload from the model, else from the ops' f names.
+func inferWorkload(model string, pairs []history.Operation) string {
+	switch model {
+	case ModelSet:
+		return WorkloadSet
+	case ModelCounter:
+		return WorkloadCounter
+	}
+	for _, p := range pairs {
+		switch p.F {
+		case history.FAdd:
+			return WorkloadSet
+		case history.FIncr:
+			return WorkloadCounter
+		}
+	}
+	return WorkloadRegister
+}
+
+// chooseModel picks the linearizability model.
+func chooseModel(model, workload string, h *prepared) (string, error) {
+	switch model {
+	case "", ModelAuto:
+		switch workload {
+		case WorkloadSet:
+			return ModelSet, nil
+		case WorkloadCounter:
+			return ModelCounter, nil
+		}
+		if len(h.keys) <= 1 {
+			return ModelRegister, nil
+		}
+		return ModelKV, nil
+	case ModelRegister:
+		if len(h.keys) > 1 {
+			return "", fmt.Errorf("checker: model register: the history has %d keys; use the kv model", len(h.keys))
+		}
+	}
+	return model, nil
+}
+
+// prepared is a paired history indexed by key.
+type prepared struct {
+	ops    []history.Op
+	pairs  []history.Operation
+	byKey  map[string][]int // key -> indexes into pairs, in invocation order
+	keys   []string         // sorted
+	counts Counts
+}
+
+func newPrepared(ops []history.Op, pairs []history.Operation) *prepared {
+	h := &prepared{ops: ops, pairs: pairs, byKey: make(map[string][]int)}
+	c := &h.counts
+	c.Ops = len(ops)
+	c.Operations = len(pairs)
+	for i := range ops {
+		if ops[i].Process.IsNemesis() {
+			c.Nemesis++
+		}
+	}
+	for i := range pairs {
+		p := &pairs[i]
+		switch {
+		case !p.Completed():
+			c.Unfinished++
+		case p.Type == history.OK:
+			c.OK++
+		case p.Type == history.Fail:
+			c.Fail++
+		default:
+			c.Info++
+		}
+		h.byKey[p.Key] = append(h.byKey[p.Key], i)
+	}
+	for k := range h.byKey {
+		h.keys = append(h.keys, k)
+	}
+	sort.Strings(h.keys)
+	c.Keys = len(h.keys)
+	return h
+}
+
+// OpRef points at one operation of the history, for explanations.
+type OpRef struct {
+	Process string `json:"process"`
+	F       string `json:"f"`
+	Key     string `json:"key,omitempty"`
+	Input   string `json:"input,omitempty"`
+	Output  string `json:"output,omitempty"`
+	Type    string `json:"type"`
+	Line    int    `json:"line,omitempty"`   // line of the invocation in the history file
+	Index   int64  `json:"index"`            // index of the invocation
+	Call    int64  `json:"call"`             // invocation time, ns
+	Return  int64  `json:"return,omitempty"` // completion time, ns (absent if it never completed)
+}
+
+func (h *prepared) ref(i int) OpRef {
+	p := &h.pairs[i]
+	inv := &h.ops[p.Invoke]
+	r := OpRef{
+		Process: p.Process.String(), F: p.F, Key: p.Key, Type: string(p.Type),
+		Line: inv.Line, Index: inv.Index, Call: p.Call,
+	}
+	if !p.Input.IsNil() || p.F != history.FRead {
+		r.Input = p.Input.String()
+	}
+	if p.Type == history.OK && p.F == history.FRead {
+		r.Output = p.Output.String()
+	}
+	if p.Completed() {
+		r.Return = p.Return
+	}
+	return r
+}
+
+// where renders an op's position: "line 12" or "index 12".
+func (r OpRef) where() string {
+	if r.Line > 0 {
+		return fmt.Sprintf("line %d", r.Line)
+	}
+	return fmt.Sprintf("index %d", r.Index)
+}
+
+// describe renders an op in words: "process 3 read k1 -> 5 (line 12)".
+func (r OpRef) describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "process %s %s", r.Process, r.F)
+	if r.Key != "" {
+		fmt.Fprintf(&b, " %s", r.Key)
+	}
+	if r.Input != "" {
+		fmt.Fprintf(&b, " %s", r.Input)
+	}
+	if r.Output != "" {
+		fmt.Fprintf(&b, " -> %s", r.Output)
+	}
+	if r.Type != string(history.OK) {
+		fmt.Fprintf(&b, " (%s)", r.Type)
+	}
+	fmt.Fprintf(&b, " [%s, %s]", r.where(), fmtTime(r.Call))
+	return b.String()
+}
+
+func fmtTime(ns int64) string {
+	return "t=" + time.Duration(ns).String()
+}
+
+func skipped(reason string) *Result {
+	return &Result{Valid: Unknown, Skipped: reason, Explanation: []string{reason}}
+}
+
+// capN limits list lengths in details.
+const capN = 20

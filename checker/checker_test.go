@@ -1,0 +1,289 @@
+package checker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/history"
+	"github.com/rs/zerolog"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden results in testdata/golden")
+
+func load(t *testing.T, name string) []history.Op {
+	t.Helper()
+	f, err := history.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Ops
+}
+
+// TestGolden checks every hand-written history: the verdicts are asserted here, and the
+// whole results document is compared with testdata/golden/<name>.json (-update rewrites it).
+func TestGolden(t *testing.T) {
+	V, I, U := Valid, Invalid, Unknown
+	tests := []struct {
+		file   string
+		dumps  string
+		checks []string
+		want   Verdict
+		each   map[string]Verdict // checker -> verdict
+	}{
+		{file: "reg-valid-sequential.jsonl", want: V, each: map[string]Verdict{Linearizable: V}},
+		{file: "reg-valid-concurrent-writes.jsonl", want: V, each: map[string]Verdict{Linearizable: V}},
+		{file: "reg-invalid-stale-read.jsonl", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "reg-valid-info-write.jsonl", want: V, each: map[string]Verdict{Linearizable: V}},
+		{file: "reg-invalid-info-flipflop.jsonl", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "reg-valid-cas-fail.jsonl", want: V, each: map[string]Verdict{Linearizable: V}},
+		{file: "reg-invalid-cas.jsonl", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "reg-invalid-never-written.jsonl", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "reg-invalid-siblings.jsonl", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "reg-invalid-nil-after-write.jsonl", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "kv-one-bad-key.jsonl", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "reg-jepsen-cas.edn", want: V, each: map[string]Verdict{Linearizable: V}},
+		{file: "reg-jepsen-cas-bad.edn", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "reg-jepsen-log.txt", want: I, each: map[string]Verdict{Linearizable: I}},
+		{file: "set-valid.jsonl", dumps: "set-valid.dumps.json", want: V, each: map[string]Verdict{LostUpdates: V, Convergence: V}},
+		{file: "set-diverged.jsonl", dumps: "set-diverged.dumps.json", want: I, each: map[string]Verdict{LostUpdates: V, Convergence: I}},
+		{file: "set-invalid-lost-add.jsonl", want: I, each: map[string]Verdict{LostUpdates: I, Convergence: U}},
+		{file: "set-invalid-unexpected.jsonl", want: I, each: map[string]Verdict{LostUpdates: I}},
+		{file: "set-valid-stale.jsonl", want: V, each: map[string]Verdict{LostUpdates: V}},
+		{file: "counter-valid.jsonl", want: V, each: map[string]Verdict{LostIncrements: V, CounterBounds: V}},
+		{file: "counter-invalid-lost.jsonl", want: I, each: map[string]Verdict{LostIncrements: I, CounterBounds: I}},
+		{file: "counter-bounds-violated-final-ok.jsonl", want: V, each: map[string]Verdict{LostIncrements: V, CounterBounds: I}},
+		{file: "counter-bounds-violated-final-ok.jsonl", checks: []string{CounterBounds}, want: I, each: map[string]Verdict{CounterBounds: I}},
+		{file: "counter-subset-sum.jsonl", want: V, each: map[string]Verdict{LostIncrements: V}},
+		{file: "counter-invalid-subset-sum.jsonl", want: I, each: map[string]Verdict{LostIncrements: I}},
+		{file: "set-valid.jsonl", checks: []string{Convergence}, want: U, each: map[string]Verdict{Convergence: U}},
+	}
+	for _, tt := range tests {
+		name := strings.TrimSuffix(tt.file, filepath.Ext(tt.file))
+		if len(tt.checks) > 0 {
+			name += "+" + strings.Join(tt.checks, "+")
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Checks = tt.checks
+			cfg.Log = zerolog.New(zerolog.NewTestWriter(t))
+			if tt.dumps != "" {
+				d, err := history.ReadDumps(filepath.Join("testdata", tt.dumps))
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Dumps = d
+			}
+			res, err := Check(context.Background(), load(t, tt.file), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum bytes.Buffer
+			res.Summary(&sum)
+			if res.Valid != tt.want {
+				t.Errorf("verdict: got %s, want %s\n%s", res.Valid, tt.want, sum.String())
+			}
+			for c, want := range tt.each {
+				r, ok := res.Checkers[c]
+				if !ok {
+					t.Errorf("%s: not computed", c)
+					continue
+				}
+				if r.Valid != want {
+					t.Errorf("%s: got %s, want %s\n%s", c, r.Valid, want, sum.String())
+				}
+			}
+			if want := map[Verdict]int{Valid: 0, Invalid: 1, Unknown: 2}[tt.want]; res.ExitCode() != want {
+				t.Errorf("exit code: got %d, want %d", res.ExitCode(), want)
+			}
+			got, err := json.MarshalIndent(res, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			path := filepath.Join("testdata", "golden", name+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("results differ from %s (go test -update rewrites it)\ngot:\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestExplanationNamesTheOp(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // substrings of the explanation
+	}{
+		{"reg-invalid-stale-read.jsonl", []string{"process 1 read -> 1", "line 5"}},
+		{"reg-invalid-never-written.jsonl", []string{"read -> 7", "no operation ever wrote 7"}},
+		{"reg-invalid-siblings.jsonl", []string{"2 siblings"}},
+		{"kv-one-bad-key.jsonl", []string{"key b:", "read b -> 1"}},
+		{"reg-invalid-cas.jsonl", []string{"cas [2,3]", "value 2 it compared against"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			cfg := DefaultConfig()
+			res, err := Check(context.Background(), load(t, tt.file), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.Join(res.Checkers[Linearizable].Explanation, "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("explanation %q: want it to contain %q", text, w)
+				}
+			}
+		})
+	}
+}
+
+func TestVisualizationWithNemesis(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.OutDir = dir
+	res, err := Check(context.Background(), load(t, "reg-invalid-never-written.jsonl"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "linearizability.html"); res.Visualization != want {
+		t.Fatalf("visualization: got %q, want %q", res.Visualization, want)
+	}
+	b, err := os.ReadFile(res.Visualization)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"start-partition", "grudge n1 | n2,n3"} {
+		if !bytes.Contains(b, []byte(w)) {
+			t.Errorf("visualization lacks the nemesis annotation %q", w)
+		}
+	}
+	var sum bytes.Buffer
+	res.Summary(&sum)
+	if !strings.Contains(sum.String(), "visualization: "+res.Visualization) {
+		t.Errorf("summary does not say where the visualization is:\n%s", sum.String())
+	}
+}
+
+func TestTimeBudgetGivesUnknown(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Timeout = time.Nanosecond
+	res, err := Check(context.Background(), load(t, "reg-valid-info-write.jsonl"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Valid != Unknown || res.Checkers[Linearizable].Valid != Unknown {
+		t.Errorf("got %s (linearizable %s), want unknown: a spent budget is never valid", res.Valid, res.Checkers[Linearizable].Valid)
+	}
+	if res.ExitCode() != 2 {
+		t.Errorf("exit code: got %d, want 2", res.ExitCode())
+	}
+}
+
+func TestStaleness(t *testing.T) {
+	res, err := Check(context.Background(), load(t, "reg-invalid-stale-read.jsonl"), DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Checkers[Staleness]
+	d := r.Details.(*StalenessDetails)
+	if d.Reads != 1 || d.Stale != 1 || d.MaxBehind != 1 || d.Worst == nil || d.Worst.SinceNewest != 10 {
+		t.Errorf("got %+v, want 1 read, 1 stale, 1 behind, begun 10ns after the newest write", d)
+	}
+	if r.Decides {
+		t.Errorf("staleness decides: got true, want false")
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	good := load(t, "reg-valid-sequential.jsonl")
+	tests := []struct {
+		name string
+		ops  []history.Op
+		cfg  func(*Config)
+		want string
+	}{
+		{"bad model", good, func(c *Config) { c.Model = "graph" }, `model "graph"`},
+		{"bad check", good, func(c *Config) { c.Checks = []string{"serializable"} }, `check "serializable"`},
+		{"bad workload", good, func(c *Config) { c.Workload = "queue" }, `workload "queue"`},
+		{"negative timeout", good, func(c *Config) { c.Timeout = -time.Second }, "timeout (-1s)"},
+		{"malformed history", good[1:], func(*Config) {}, "without an invocation"},
+		{"register model with keys", load(t, "kv-one-bad-key.jsonl"), func(c *Config) { c.Model = ModelRegister }, "has 2 keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.cfg(&cfg)
+			_, err := Check(context.Background(), tt.ops, cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReachable(t *testing.T) {
+	tests := []struct {
+		deltas []int64
+		target int64
+		want   bool
+		method string
+	}{
+		{nil, 0, true, "range"},
+		{nil, 1, false, "range"},
+		{[]int64{1, 1, 1}, 2, true, "range"},
+		{[]int64{1, 1, 1}, 4, false, "range"},
+		{[]int64{3, 3, 3}, 6, true, "multiple"},
+		{[]int64{3, 3, 3}, 5, false, "multiple"},
+		{[]int64{3, 7}, 7, true, "subset-sum"},
+		{[]int64{3, 7}, 6, false, "subset-sum"},
+		{[]int64{3, 7, 7, 7, 2}, 23, true, "subset-sum"},
+		{[]int64{-2, 5}, 3, true, "subset-sum"},
+		{[]int64{-2, 5}, 1, false, "subset-sum"},
+		{[]int64{-2, 5}, -2, true, "subset-sum"},
+		{[]int64{100, 1 << 40}, 100, false, "undecided"},
+	}
+	for _, tt := range tests {
+		ok, method := reachable(tt.deltas, tt.target)
+		if method != tt.method || (method != "undecided" && ok != tt.want) {
+			t.Errorf("reachable(%v, %d): got %v by %s, want %v by %s", tt.deltas, tt.target, ok, method, tt.want, tt.method)
+		}
+	}
+}
+
+func TestVerdictJSON(t *testing.T) {
+	for v, want := range map[Verdict]string{Valid: "true", Invalid: "false", Unknown: `"unknown"`} {
+		b, err := json.Marshal(v)
+		if err != nil || string(b) != want {
+			t.Errorf("marshal %s: got %s (%v), want %s", v, b, err, want)
+		}
+		var back Verdict
+		if err := json.Unmarshal(b, &back); err != nil || back != v {
+			t.Errorf("unmarshal %s: got %s (%v), want %s", b, back, err, v)
+		}
+	}
+	if got := Worse(Valid, Unknown); got != Unknown {
+		t.Errorf("Worse(valid, unknown): got %s, want unknown", got)
+	}
+	if got := Worse(Invalid, Unknown); got != Invalid {
+		t.Errorf("Worse(invalid, unknown): got %s, want invalid", got)
+	}
+}

@@ -1,0 +1,244 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/faultline/faultline/history"
+)
+
+// SetDetails are the lost-updates checker's figures (Jepsen's set-full, per key).
+type SetDetails struct {
+	Keys          int `json:"keys"`
+	Attempted     int `json:"attempted"`     // add invocations
+	Acknowledged  int `json:"acknowledged"`  // ok adds
+	Indeterminate int `json:"indeterminate"` // info or unfinished adds
+	Failed        int `json:"failed"`
+	Reads         int `json:"reads"` // ok reads
+
+	Lost          int `json:"lost"`           // acknowledged before the final read began, absent from it
+	Recovered     int `json:"recovered"`      // indeterminate or failed, present in the final read
+	FailedPresent int `json:"failed_present"` // of those, failed adds: the store said no, yet it is there
+	Unexpected    int `json:"unexpected"`     // read but never added
+	Stale         int `json:"stale"`          // known present, then missing from a later read (not lost)
+	Unsettled     int `json:"unsettled"`      // acknowledged adds concurrent with the final read, absent
+	// NeverRead are keys with acknowledged adds but no ok read: nothing to check against.
+	NeverRead []string `json:"never_read,omitempty"`
+	// Anomalies lists the keys with lost, unexpected or stale elements (at most 20).
+	Anomalies []SetKey `json:"anomalies,omitempty"`
+}
+
+// SetKey is one key's anomalies; element lists hold at most 20 elements each.
+type SetKey struct {
+	Key           string  `json:"key"`
+	FinalRead     OpRef   `json:"final_read"`
+	Lost          []int64 `json:"lost,omitempty"`
+	Unexpected    []int64 `json:"unexpected,omitempty"`
+	Recovered     []int64 `json:"recovered,omitempty"`
+	FailedPresent []int64 `json:"failed_present,omitempty"`
+	Stale         []int64 `json:"stale,omitempty"`
+}
+
+// readSet returns a set read's elements, sorted and de-duplicated.
+func readSet(v history.Value) []int64 {
+	switch v.Kind {
+	case history.KindInt:
+		return []int64{v.Int}
+	case history.KindList:
+		s := slices.Clone(v.List)
+		slices.Sort(s)
+		return slices.Compact(s)
+	}
+	return nil
+}
+
+func contains(sorted []int64, x int64) bool {
+	_, ok := slices.BinarySearch(sorted, x)
+	return ok
+}
+
+// finalRead returns the last ok read of a key by completion order, or -1.
+func finalRead(h *prepared, key string) int {
+	best := -1
+	for _, i := range h.byKey[key] {
+		p := &h.pairs[i]
+		if p.F != history.FRead || p.Type != history.OK {
+			continue
+		}
+		if best < 0 || p.Return > h.pairs[best].Return || (p.Return == h.pairs[best].Return && p.Complete > h.pairs[best].Complete) {
+			best = i
+		}
+	}
+	return best
+}
+
+// checkSet is the lost-updates checker: every acknowledged add must be in the final read.
+func checkSet(h *prepared, workload string) *Result {
+	if workload != WorkloadSet {
+		return skipped(fmt.Sprintf("lost-updates applies to set workloads, not %s", workload))
+	}
+	d := &SetDetails{}
+	res := &Result{Details: d}
+	for _, key := range h.keys {
+		type elem struct {
+			acked, indet, failed bool
+			ackedAt              int64 // earliest completion of an ok add
+			knownAt              int64 // when it was first known present: ack or a read seeing it
+		}
+		elems := make(map[int64]*elem)
+		get := func(x int64) *elem {
+			e := elems[x]
+			if e == nil {
+				e = &elem{ackedAt: history.Never, knownAt: history.Never}
+				elems[x] = e
+			}
+			return e
+		}
+		var reads []int
+		for _, i := range h.byKey[key] {
+			p := &h.pairs[i]
+			switch p.F {
+			case history.FAdd:
+				if p.Input.Kind != history.KindInt {
+					return skipped(fmt.Sprintf("cannot check %s: add value %s: want an integer", h.ref(i).describe(), p.Input))
+				}
+				d.Attempted++
+				e := get(p.Input.Int)
+				switch p.Type {
+				case history.OK:
+					d.Acknowledged++
+					e.acked = true
+					e.ackedAt = min(e.ackedAt, p.Return)
+					e.knownAt = min(e.knownAt, p.Return)
+				case history.Fail:
+					d.Failed++
+					e.failed = true
+				default:
+					d.Indeterminate++
+					e.indet = true
+				}
+			case history.FRead:
+				if p.Type == history.OK {
+					d.Reads++
+					reads = append(reads, i)
+				}
+			}
+		}
+		if len(elems) == 0 && len(reads) == 0 {
+			continue
+		}
+		d.Keys++
+		fi := finalRead(h, key)
+		if fi < 0 {
+			for _, e := range elems {
+				if e.acked {
+					d.NeverRead = append(d.NeverRead, key)
+					break
+				}
+			}
+			continue
+		}
+		final := readSet(h.pairs[fi].Output)
+		fin := &h.pairs[fi]
+		ak := SetKey{Key: key, FinalRead: h.ref(fi)}
+		// unexpected: read (anywhere) but never added
+		seenUnexpected := make(map[int64]bool)
+		sets := make(map[int][]int64, len(reads))
+		for _, ri := range reads {
+			s := readSet(h.pairs[ri].Output)
+			sets[ri] = s
+			for _, x := range s {
+				e, ok := elems[x]
+				if !ok && !seenUnexpected[x] {
+					seenUnexpected[x] = true
+					d.Unexpected++
+					if len(ak.Unexpected) < capN {
+						ak.Unexpected = append(ak.Unexpected, x)
+					}
+				}
+				if ok {
+					e.knownAt = min(e.knownAt, h.pairs[ri].Return)
+				}
+			}
+		}
+		xs := make([]int64, 0, len(elems))
+		for x := range elems {
+			xs = append(xs, x)
+		}
+		slices.Sort(xs)
+		for _, x := range xs {
+			e := elems[x]
+			present := contains(final, x)
+			switch {
+			case present && !e.acked && e.failed && !e.indet:
+				d.Recovered++
+				d.FailedPresent++
+				if len(ak.FailedPresent) < capN {
+					ak.FailedPresent = append(ak.FailedPresent, x)
+				}
+			case present && !e.acked:
+				d.Recovered++
+				if len(ak.Recovered) < capN {
+					ak.Recovered = append(ak.Recovered, x)
+				}
+			case !present && e.acked && e.ackedAt < fin.Call:
+				d.Lost++
+				if len(ak.Lost) < capN {
+					ak.Lost = append(ak.Lost, x)
+				}
+			case !present && e.acked:
+				d.Unsettled++
+			}
+		}
+		// stale: known present before a read began, missing from it, yet not lost
+		sort.Slice(reads, func(a, b int) bool { return h.pairs[reads[a]].Call < h.pairs[reads[b]].Call })
+		for _, x := range xs {
+			e := elems[x]
+			if e.knownAt == history.Never || !contains(final, x) {
+				continue
+			}
+			for _, ri := range reads {
+				if h.pairs[ri].Call > e.knownAt && !contains(sets[ri], x) {
+					d.Stale++
+					if len(ak.Stale) < capN {
+						ak.Stale = append(ak.Stale, x)
+					}
+					break
+				}
+			}
+		}
+		if len(ak.Lost)+len(ak.Unexpected)+len(ak.FailedPresent)+len(ak.Stale) > 0 && len(d.Anomalies) < capN {
+			d.Anomalies = append(d.Anomalies, ak)
+		}
+	}
+	for _, a := range d.Anomalies {
+		if len(a.Lost) > 0 {
+			res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: acknowledged adds %s are missing from the final read (%s)", keyName(a.Key), fmtSet(a.Lost), a.FinalRead.describe()))
+		}
+		if len(a.Unexpected) > 0 {
+			res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: reads returned %s, which nobody added", keyName(a.Key), fmtSet(a.Unexpected)))
+		}
+		if len(a.FailedPresent) > 0 {
+			res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: adds of %s failed, yet the final read has them", keyName(a.Key), fmtSet(a.FailedPresent)))
+		}
+	}
+	switch {
+	case d.Lost > 0 || d.Unexpected > 0 || d.FailedPresent > 0:
+		res.Valid = Invalid
+		res.Explanation = append([]string{fmt.Sprintf("%d lost, %d unexpected, %d failed-but-present of %d attempted adds", d.Lost, d.Unexpected, d.FailedPresent, d.Attempted)}, res.Explanation...)
+	case len(d.NeverRead) > 0:
+		res.Valid = Unknown
+		res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged adds but no ok read to check them against: %v", len(d.NeverRead), d.NeverRead))
+	default:
+		res.Valid = Valid
+		res.Explanation = append(res.Explanation, fmt.Sprintf("all %d acknowledged adds present in the final reads (%d indeterminate or failed recovered)", d.Acknowledged-d.Unsettled, d.Recovered))
+	}
+	if d.Stale > 0 {
+		res.Explanation = append(res.Explanation, fmt.Sprintf("%d elements were missing from a read after they were known present (stale reads; not lost)", d.Stale))
+	}
+	if d.Unsettled > 0 {
+		res.Explanation = append(res.Explanation, fmt.Sprintf("%d acknowledged adds completed during or after the final read and are absent from it: not checkable", d.Unsettled))
+	}
+	return res
+}
