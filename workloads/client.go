@@ -47,7 +47,7 @@ type Counters struct {
 	NextProcess atomic.Int64
 }
 
-// notePprocess raises NextProcess to p+1.
+// noteProcess raises NextProcess to p+1.
 func (c *Counters) noteProcess(p int) {
 	for {
 		cur := c.NextProcess.Load()
