@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"os"
@@ -53,7 +54,6 @@ func newRuntime(t *testing.T, edit func(*docker.Config)) *docker.Runtime {
 	cfg := docker.DefaultConfig()
 	cfg.Binary = binary
 	cfg.Log = zerolog.New(zerolog.NewTestWriter(t))
-	cfg.NodeCommand = []string{"container", "testnode"}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -128,6 +128,23 @@ func waitHealthy(ctx context.Context, addr string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// adminFaults returns a node's transport fault filter as its admin API prints it.
+func adminFaults(t *testing.T, addr string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/admin/faults", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /admin/faults: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /admin/faults: status %d: %s", resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 // reach reports whether node from opens a TCP connection to addr, from inside its namespace.
@@ -290,6 +307,24 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("delay through the node transport", func(t *testing.T) {
+		if !strings.Contains(rt.Mechanisms()["delay"], "node transport") {
+			t.Skipf("delay mechanism is %q", rt.Mechanisms()["delay"])
+		}
+		if err := rt.SetLinks(ctx, []harness.Link{{From: "n1", To: "n2", Delay: 80 * time.Millisecond}}); err != nil {
+			t.Fatalf("SetLinks: %v", err)
+		}
+		if got := adminFaults(t, addr["n1"]); !strings.Contains(got, `"n2":{"delay_ms":80`) {
+			t.Errorf("n1's transport faults %s: want an 80 ms delay to n2", got)
+		}
+		if err := rt.Heal(ctx); err != nil {
+			t.Fatalf("Heal: %v", err)
+		}
+		if got := adminFaults(t, addr["n1"]); strings.Contains(got, `"n2"`) {
+			t.Errorf("n1's transport faults after Heal %s: want no link to n2", got)
+		}
+	})
+
 	t.Run("heal resumes paused nodes", func(t *testing.T) {
 		if err := rt.Pause(ctx, "n3"); err != nil {
 			t.Fatal(err)
@@ -333,6 +368,26 @@ func TestCluster(t *testing.T) {
 			t.Errorf("delay mechanism %q: want the netem probe's answer", m["delay"])
 		}
 	})
+}
+
+func TestProbeNetem(t *testing.T) {
+	rt := newRuntime(t, nil)
+	got, err := rt.ProbeNetem(context.Background())
+	if err != nil || (got != "yes" && got != "no") {
+		t.Fatalf("ProbeNetem: got %q, %v; want yes or no", got, err)
+	}
+	if m := rt.Mechanisms()["delay"]; !strings.Contains(m, "netem: "+got) {
+		t.Errorf("delay mechanism %q: want the probe's answer %q", m, got)
+	}
+	rep, err := docker.Prune(context.Background(), zerolog.Nop(), docker.PruneOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Containers {
+		if strings.Contains(c, "netem-probe") {
+			t.Errorf("the probe left container %s", c)
+		}
+	}
 }
 
 // TestPublishedPorts runs a one-node cluster reached through a port published on the engine's

@@ -175,6 +175,64 @@ func (r *Runtime) probeNetem(ctx context.Context, n *node) string {
 	return strings.TrimSpace(out)
 }
 
+// ProbeNetem asks the engine's kernel whether it has netem ("yes" or "no"), before any cluster
+// runs, from a short-lived container (no network, CAP_NET_ADMIN, labelled faultline.run so Prune
+// finds it should it be left), and remembers the answer for Mechanisms. Start probes too, more
+// cheaply, if this was not called. It builds the image if needed.
+func (r *Runtime) ProbeNetem(ctx context.Context) (string, error) {
+	image, err := r.startImage(ctx)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.ExecTimeout)
+	defer cancel()
+	name := fmt.Sprintf("faultline-netem-probe-%d", time.Now().UnixNano())
+	c, err := r.cli.ContainerCreate(ctx, &container.Config{
+		Image:  image,
+		User:   "0",
+		Cmd:    []string{"container", "netem"},
+		Labels: map[string]string{LabelRun: name, LabelRole: "probe"},
+	}, &container.HostConfig{
+		NetworkMode: "none",
+		CapDrop:     []string{"ALL"},
+		CapAdd:      []string{"NET_ADMIN"},
+	}, nil, nil, name)
+	if err != nil {
+		return "", fmt.Errorf("docker: netem probe: creating its container: %w", err)
+	}
+	defer func() {
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer rcancel()
+		r.cli.ContainerRemove(rctx, c.ID, container.RemoveOptions{Force: true})
+	}()
+	wait, errc := r.cli.ContainerWait(ctx, c.ID, container.WaitConditionNextExit)
+	if err := r.cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		return "", fmt.Errorf("docker: netem probe: starting: %w", err)
+	}
+	var code int64
+	select {
+	case res := <-wait:
+		code = res.StatusCode
+	case err := <-errc:
+		return "", fmt.Errorf("docker: netem probe: waiting: %w", err)
+	}
+	rc, err := r.cli.ContainerLogs(ctx, c.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return "", fmt.Errorf("docker: netem probe: reading its output: %w", err)
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	stdcopy.StdCopy(&out, &out, rc)
+	answer := strings.TrimSpace(out.String())
+	if code != 0 || (answer != "yes" && answer != "no") {
+		return "", fmt.Errorf("docker: netem probe: exit code %d: %s", code, answer)
+	}
+	r.mu.Lock()
+	r.netem = answer
+	r.mu.Unlock()
+	return answer, nil
+}
+
 // Exec runs the faultline binary with args inside node id's network namespace (in its namespace
 // holder) as user (e.g. "0" for root, "" for the image's non-root user), and returns its
 // combined output and exit code. It is how rules are installed; tests use it for probes

@@ -117,7 +117,7 @@ func (r *Runtime) Mechanisms() map[string]string {
 	defer r.mu.Unlock()
 	delay := "node transport (kernel netem: " + r.netem + ")"
 	if r.netem == "" {
-		delay = "node transport (netem not probed)"
+		delay = "node transport (netem not probed yet)"
 	}
 	return map[string]string{
 		"partition": "nftables input drop of peer source addresses, in the node's network namespace",
@@ -207,7 +207,9 @@ func (r *Runtime) Start(ctx context.Context, spec harness.ClusterSpec) ([]harnes
 	if err != nil {
 		return nil, err
 	}
-	r.netem = r.probeNetem(ctx, r.nodes[0])
+	if r.netem != "yes" && r.netem != "no" {
+		r.netem = r.probeNetem(ctx, r.nodes[0])
+	}
 	out := make([]harness.Node, len(r.nodes))
 	for i, n := range r.nodes {
 		out[i] = harness.Node{ID: n.id, Addr: n.addr}
