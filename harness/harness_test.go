@@ -44,12 +44,17 @@ func TestMain(m *testing.M) {
 
 func newLocal(t *testing.T) *local.Runtime {
 	t.Helper()
+	return newLocalWith(t, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+}
+
+func newLocalWith(t testing.TB, log zerolog.Logger) *local.Runtime {
+	t.Helper()
 	if binary == "" {
 		t.Skip("needs the faultline binary (not built in -short mode)")
 	}
 	cfg := local.DefaultConfig()
 	cfg.Binary = binary
-	cfg.Log = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	cfg.Log = log
 	rt, err := local.New(cfg)
 	if err != nil {
 		t.Fatal(err)

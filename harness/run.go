@@ -79,9 +79,6 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	log := opt.Log.With().Str("run", cfg.RunName()).Logger()
 	rt := opt.Runtime
 	out := &Outcome{Runtime: rt.Name()}
-	if m, ok := rt.(Mechanisms); ok {
-		out.Mechanisms = m.Mechanisms()
-	}
 
 	// The run folder and what is known before anything starts.
 	run, err := report.Create(cfg.ResultsRoot, cfg.RunName(), time.Now())
@@ -132,6 +129,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	defer teardown()
 	if err != nil {
 		return out, fmt.Errorf("harness: start cluster: %w", err)
+	}
+	if m, ok := rt.(Mechanisms); ok {
+		out.Mechanisms = m.Mechanisms() // after Start: some are probed then (netem)
 	}
 	hc := client.NewHTTPClient()
 	admins := map[string]*client.Client{}
@@ -200,7 +200,12 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	// Heal every fault, whatever happened.
 	prog.phase.Store("healing")
 	hctx, cancel := cleanupCtx(60 * time.Second)
-	if err := nemesis.HealAll(hctx, sched, tgt, rec, log); err != nil {
+	// Undo what the nemesis left active (recorded in the history), then make sure of it
+	// through the runtime itself.
+	if err := nemesis.HealExecuted(hctx, out.Faults, tgt, rec, log); err != nil {
+		log.Error().Err(err).Msg("heal")
+	}
+	if err := rt.Heal(hctx); err != nil {
 		log.Error().Err(err).Msg("heal")
 	}
 	cancel()
@@ -217,6 +222,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 		log.Info().Dur("wait", out.QuiesceWait).Bool("settled", out.Quiesced).Msg("quiesced")
 		prog.phase.Store("final reads")
 		n := cfg.Store.N
+		wcfg.FinalProcess = int(prog.ctrs.NextProcess.Load())
 		if err := workloads.FinalReads(qctx, wcfg, newClient(n, n), rec, log); err != nil {
 			log.Error().Err(err).Msg("final reads")
 		}
@@ -351,7 +357,7 @@ func randomToken() string {
 	return hex.EncodeToString(b)
 }
 
-// runID is the run's label value: "<name>-<timestamp>" from its folder.
+// runID is a short stable id for the run's labels (faultline.run=<id>), from its folder.
 func runID(dir string) string {
 	return fmt.Sprintf("%x", hashString(dir))[:12]
 }

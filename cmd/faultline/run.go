@@ -136,10 +136,11 @@ func runCommand(env *appEnv) *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			rt, note, err := pickRuntime(ctx, env, c.String("runtime"))
+			rt, note, cleanup, err := pickRuntime(ctx, env, c.String("runtime"))
 			if err != nil {
 				return cli.Exit("faultline run: "+err.Error(), exitCannotRun)
 			}
+			defer cleanup()
 			return doRun(ctx, env, cfg, rt, note, c.Bool("json"), nil)
 		},
 	}
@@ -203,7 +204,7 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 
 // pickRuntime chooses the runtime: the one asked for, else docker where an engine answers,
 // else local. note is printed beside the runtime's name.
-func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime, string, error) {
+func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime, string, func(), error) {
 	if name == "" {
 		name = "local"
 		if dockerAvailable(ctx) {
@@ -216,11 +217,11 @@ func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime
 		cfg.Log = env.log
 		rt, err := local.New(cfg)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
-		return rt, " (processes on loopback; partitions, loss and delay are SIMULATED in the node transport)", nil
+		return rt, " (processes on loopback; partitions, loss and delay are SIMULATED in the node transport)", func() {}, nil
 	case "docker":
 		return newDockerRuntime(ctx, env)
 	}
-	return nil, "", fmt.Errorf("--runtime %q: want local or docker", name)
+	return nil, "", nil, fmt.Errorf("--runtime %q: want local or docker", name)
 }
