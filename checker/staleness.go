@@ -67,23 +67,32 @@ func checkStaleness(h *prepared, workload string) *Result {
 	var samples []sample
 	totalBehind := 0
 	for _, key := range h.keys {
-		var ws []write
+		var acked []write              // acknowledged writes, by completion time
+		byValue := map[int64][]write{} // every write that may have happened, by value
 		var reads []int
 		for _, i := range h.byKey[key] {
 			p := &h.pairs[i]
 			if p.Type == history.Fail {
 				continue
 			}
+			var w write
 			switch {
 			case p.F == history.FWrite && p.Input.Kind == history.KindInt:
-				ws = append(ws, write{v: p.Input.Int, call: p.Call, ret: p.Return, acked: p.Type == history.OK})
+				w = write{v: p.Input.Int, call: p.Call, ret: p.Return, acked: p.Type == history.OK}
 			case p.F == history.FCAS && len(p.Input.List) == 2:
-				ws = append(ws, write{v: p.Input.List[1], call: p.Call, ret: p.Return, acked: p.Type == history.OK})
+				w = write{v: p.Input.List[1], call: p.Call, ret: p.Return, acked: p.Type == history.OK}
 			case p.F == history.FRead && p.Type == history.OK:
 				reads = append(reads, i)
+				continue
+			default:
+				continue
+			}
+			byValue[w.v] = append(byValue[w.v], w)
+			if w.acked {
+				acked = append(acked, w)
 			}
 		}
-		sort.Slice(ws, func(a, b int) bool { return ws[a].ret < ws[b].ret })
+		sort.Slice(acked, func(a, b int) bool { return acked[a].ret < acked[b].ret })
 		for _, ri := range reads {
 			r := &h.pairs[ri]
 			var v int64
@@ -100,31 +109,33 @@ func checkStaleness(h *prepared, workload string) *Result {
 				continue
 			}
 			d.Reads++
-			// newest acknowledged write completed before the read began
+			// acked[:n] completed before the read began; the newest of them is acked[n-1]
+			n := sort.Search(len(acked), func(i int) bool { return acked[i].ret >= r.Call })
 			newest := int64(-1)
-			for _, w := range ws {
-				if w.acked && w.ret < r.Call {
-					newest = max(newest, w.ret)
-				}
+			if n > 0 {
+				newest = acked[n-1].ret
 			}
-			// the observed write: the one with value v ending latest (fewest writes after it)
-			observedEnd, found := int64(-1), isNil
-			if !isNil {
-				for _, w := range ws {
-					if w.v == v && w.call <= r.Return {
+			behind := 0
+			if isNil {
+				behind = n
+			} else {
+				// the observed write: of the writes of v begun before the read ended, the one
+				// ending latest (fewest writes ordered after it)
+				observedEnd, found := int64(-1), false
+				for _, w := range byValue[v] {
+					if w.call <= r.Return {
 						found = true
 						observedEnd = max(observedEnd, w.ret)
 					}
 				}
-			}
-			if !found {
-				d.Unexplained++
-				continue
-			}
-			behind := 0
-			for _, w := range ws {
-				if w.acked && w.ret < r.Call && (isNil || w.call > observedEnd) {
-					behind++
+				if !found {
+					d.Unexplained++
+					continue
+				}
+				for j := n - 1; j >= 0 && acked[j].ret > observedEnd; j-- {
+					if acked[j].call > observedEnd {
+						behind++
+					}
 				}
 			}
 			if newest >= 0 {

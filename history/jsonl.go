@@ -23,6 +23,7 @@ type Reader struct {
 	line      int
 	long      []byte            // accumulates a line longer than the buffer
 	intern    map[string]string // f, type, key, node, error strings seen so far
+	lastNode  string
 	warnings  []string
 	truncated bool
 }
@@ -172,11 +173,35 @@ func (r *Reader) decodeFast(b []byte, op *Op) error {
 		case "type":
 			var s []byte
 			s, i, err = scanStr(b, i)
-			op.Type = Type(r.str(s))
+			switch string(s) {
+			case "invoke":
+				op.Type = Invoke
+			case "ok":
+				op.Type = OK
+			case "fail":
+				op.Type = Fail
+			case "info":
+				op.Type = Info
+			default:
+				op.Type = Type(r.str(s))
+			}
 		case "f":
 			var s []byte
 			s, i, err = scanStr(b, i)
-			op.F = r.str(s)
+			switch string(s) {
+			case FRead:
+				op.F = FRead
+			case FWrite:
+				op.F = FWrite
+			case FCAS:
+				op.F = FCAS
+			case FAdd:
+				op.F = FAdd
+			case FIncr:
+				op.F = FIncr
+			default:
+				op.F = r.str(s)
+			}
 		case "key":
 			var s []byte
 			s, i, err = scanStr(b, i)
@@ -184,7 +209,12 @@ func (r *Reader) decodeFast(b []byte, op *Op) error {
 		case "node":
 			var s []byte
 			s, i, err = scanStr(b, i)
-			op.Node = r.str(s)
+			if string(s) == r.lastNode {
+				op.Node = r.lastNode
+			} else {
+				op.Node = r.str(s)
+				r.lastNode = op.Node
+			}
 		case "error":
 			var s []byte
 			s, i, err = scanStr(b, i)

@@ -81,8 +81,8 @@ func Pair(ops []Op) ([]Operation, error) {
 		}
 	}
 	out := make([]Operation, 0, n)
-	outstanding := make(map[Process]int) // process -> index into out
-	crashed := make(map[Process]int)     // process -> position of its info completion
+	outstanding := newProcMap() // process -> index into out
+	crashed := newProcMap()     // process -> position of its info completion
 	for i := range ops {
 		op := &ops[i]
 		if !op.Type.Valid() {
@@ -92,23 +92,23 @@ func Pair(ops []Op) ([]Operation, error) {
 		if op.Process.IsNemesis() {
 			continue
 		}
-		if c, ok := crashed[op.Process]; ok {
+		if c, ok := crashed.get(op.Process); ok {
 			bad(i, "process %s has an op after it crashed (info at %s): a crashed process never completes again", op.Process, where(c))
 			continue
 		}
 		if op.Type == Invoke {
-			if j, ok := outstanding[op.Process]; ok {
+			if j, ok := outstanding.get(op.Process); ok {
 				bad(i, "process %s invokes %s while its %s from %s is outstanding", op.Process, op.F, out[j].F, where(out[j].Invoke))
 				continue
 			}
-			outstanding[op.Process] = len(out)
+			outstanding.set(op.Process, len(out))
 			out = append(out, Operation{
 				Process: op.Process, F: op.F, Key: op.Key, Node: op.Node, Type: Info,
 				Input: op.Value, Call: op.Time, Return: Never, Invoke: i, Complete: -1,
 			})
 			continue
 		}
-		j, ok := outstanding[op.Process]
+		j, ok := outstanding.get(op.Process)
 		if !ok {
 			bad(i, "%s completion of %s by process %s without an invocation", op.Type, op.F, op.Process)
 			continue
@@ -118,17 +118,56 @@ func Pair(ops []Op) ([]Operation, error) {
 			bad(i, "%s completion of %s by process %s, but its invocation at %s is %s", op.Type, op.F, op.Process, where(o.Invoke), o.F)
 			continue
 		}
-		delete(outstanding, op.Process)
+		outstanding.del(op.Process)
 		o.Type, o.Return, o.Complete, o.Error = op.Type, op.Time, i, op.Error
 		if op.Type == OK {
 			o.Output = op.Value
 		}
 		if op.Type == Info {
-			crashed[op.Process] = i
+			crashed.set(op.Process, i)
 		}
 	}
 	if len(errs) > 0 {
 		return out, fmt.Errorf("history: invalid history: %w", errors.Join(errs...))
 	}
 	return out, nil
+}
+
+// procMap maps processes to ints: a slice for the small ids histories use, a map beyond.
+type procMap struct {
+	small []int32 // value+1; 0 = absent
+	big   map[Process]int
+}
+
+const procSmall = 1 << 16
+
+func newProcMap() *procMap { return &procMap{big: make(map[Process]int)} }
+
+func (m *procMap) get(p Process) (int, bool) {
+	if p >= 0 && p < procSmall {
+		if int(p) < len(m.small) && m.small[p] != 0 {
+			return int(m.small[p]) - 1, true
+		}
+		return 0, false
+	}
+	v, ok := m.big[p]
+	return v, ok
+}
+
+func (m *procMap) set(p Process, v int) {
+	if p >= 0 && p < procSmall && v < 1<<31-1 {
+		if int(p) >= len(m.small) {
+			m.small = append(m.small, make([]int32, int(p)+1-len(m.small))...)
+		}
+		m.small[p] = int32(v + 1)
+		return
+	}
+	m.big[p] = v
+}
+
+func (m *procMap) del(p Process) {
+	if p >= 0 && p < procSmall && int(p) < len(m.small) {
+		m.small[p] = 0
+	}
+	delete(m.big, p)
 }
