@@ -1,8 +1,9 @@
 package checker
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/faultline/faultline/history"
@@ -67,8 +68,8 @@ func checkStaleness(h *prepared, workload string) *Result {
 	var samples []sample
 	totalBehind := 0
 	for _, key := range h.keys {
-		var acked []write              // acknowledged writes, by completion time
-		byValue := map[int64][]write{} // every write that may have happened, by value
+		var acked []write   // acknowledged writes, by completion time
+		var byValue []write // every write that may have happened, by value
 		var reads []int
 		for _, i := range h.byKey[key] {
 			p := &h.pairs[i]
@@ -87,12 +88,13 @@ func checkStaleness(h *prepared, workload string) *Result {
 			default:
 				continue
 			}
-			byValue[w.v] = append(byValue[w.v], w)
+			byValue = append(byValue, w)
 			if w.acked {
 				acked = append(acked, w)
 			}
 		}
-		sort.Slice(acked, func(a, b int) bool { return acked[a].ret < acked[b].ret })
+		slices.SortFunc(acked, func(a, b write) int { return cmp.Compare(a.ret, b.ret) })
+		slices.SortFunc(byValue, func(a, b write) int { return cmp.Compare(a.v, b.v) })
 		for _, ri := range reads {
 			r := &h.pairs[ri]
 			var v int64
@@ -110,7 +112,12 @@ func checkStaleness(h *prepared, workload string) *Result {
 			}
 			d.Reads++
 			// acked[:n] completed before the read began; the newest of them is acked[n-1]
-			n := sort.Search(len(acked), func(i int) bool { return acked[i].ret >= r.Call })
+			n, _ := slices.BinarySearchFunc(acked, r.Call, func(w write, t int64) int {
+				if w.ret < t {
+					return -1
+				}
+				return 1
+			})
 			newest := int64(-1)
 			if n > 0 {
 				newest = acked[n-1].ret
@@ -122,8 +129,9 @@ func checkStaleness(h *prepared, workload string) *Result {
 				// the observed write: of the writes of v begun before the read ended, the one
 				// ending latest (fewest writes ordered after it)
 				observedEnd, found := int64(-1), false
-				for _, w := range byValue[v] {
-					if w.call <= r.Return {
+				j, _ := slices.BinarySearchFunc(byValue, v, func(w write, v int64) int { return cmp.Compare(w.v, v) })
+				for ; j < len(byValue) && byValue[j].v == v; j++ {
+					if w := byValue[j]; w.call <= r.Return {
 						found = true
 						observedEnd = max(observedEnd, w.ret)
 					}
