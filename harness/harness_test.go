@@ -13,6 +13,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/docker"
+	"github.com/faultline/faultline/docker/dockertest"
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/harness/local"
 	"github.com/faultline/faultline/internal/testbin"
@@ -137,30 +139,67 @@ func TestKnownBadAndGood(t *testing.T) {
 			want: checker.Valid, check: "linearizable",
 		},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := shortConfig(t)
-			tc.edit(&cfg)
-			out, err := harness.Run(context.Background(), cfg, harness.Options{
-				Runtime: newLocal(t),
-				Log:     zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
-			})
-			if err != nil {
-				t.Fatalf("run: %v", err)
-			}
-			r, ok := out.Results.Checkers[tc.check]
-			if !ok {
-				t.Fatalf("no %s result in %v", tc.check, out.Results.Checkers)
-			}
-			if r.Valid != tc.want {
-				t.Errorf("%s: got %v, want %v (ops %d, ok %d, fail %d, info %d, folder %s)",
-					tc.check, r.Valid, tc.want, out.Ops, out.OK, out.Fail, out.Info, out.Dir)
-			}
-			if out.OK == 0 {
-				t.Errorf("no client op succeeded: the test exercised nothing")
-			}
-		})
+	runtimes := []struct {
+		name string
+		make func(t *testing.T) harness.Runtime
+	}{
+		{"local", func(t *testing.T) harness.Runtime { return newLocal(t) }},
+		{"docker", newDocker},
 	}
+	for _, rtc := range runtimes {
+		for _, tc := range cases {
+			t.Run(rtc.name+"/"+tc.name, func(t *testing.T) {
+				knownVerdict(t, rtc.make(t), tc.edit, tc.check, tc.want)
+			})
+		}
+	}
+}
+
+// knownVerdict runs one calibration case and checks the deciding checker's verdict.
+func knownVerdict(t *testing.T, rt harness.Runtime, edit func(*harness.Config), check string, want checker.Verdict) {
+	t.Helper()
+	cfg := shortConfig(t)
+	edit(&cfg)
+	out, err := harness.Run(context.Background(), cfg, harness.Options{
+		Runtime: rt,
+		Log:     zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if rt.Name() == "docker" {
+		dockertest.RequireNothingLeft(t, out.RunID)
+	}
+	r, ok := out.Results.Checkers[check]
+	if !ok {
+		t.Fatalf("no %s result in %v", check, out.Results.Checkers)
+	}
+	if r.Valid != want {
+		t.Errorf("%s: got %v, want %v (ops %d, ok %d, fail %d, info %d, folder %s)",
+			check, r.Valid, want, out.Ops, out.OK, out.Fail, out.Info, out.Dir)
+	}
+	if out.OK == 0 {
+		t.Errorf("no client op succeeded: the test exercised nothing")
+	}
+}
+
+// newDocker is the Docker runtime on the test's static binary; it skips (or, with
+// FAULTLINE_REQUIRE_DOCKER=1, fails) where no engine answers.
+func newDocker(t *testing.T) harness.Runtime {
+	t.Helper()
+	if binary == "" {
+		t.Skip("needs the faultline binary (not built in -short mode)")
+	}
+	dockertest.Require(t)
+	cfg := docker.DefaultConfig()
+	cfg.Binary = binary
+	cfg.Log = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	rt, err := docker.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
 }
 
 // TestInterrupt cancels a run midway (Ctrl-C): the folder is complete, the history checked, and

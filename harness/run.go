@@ -44,6 +44,7 @@ type Options struct {
 // Outcome is what a run produced.
 type Outcome struct {
 	Dir         string             // the run folder
+	RunID       string             // the id the runtime labelled the run's objects with
 	Runtime     string             // "local" or "docker"
 	Mechanisms  map[string]string  // how each fault was injected
 	Results     *checker.Results   // the verdicts
@@ -110,7 +111,8 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	}
 	defer os.RemoveAll(scratch)
 	token := randomToken()
-	spec := ClusterSpec{RunID: runID(run.Dir), Nodes: nodes, NodeArgs: cfg.NodeArgs(), AdminToken: token, Dir: scratch}
+	out.RunID = runID(run.Dir)
+	spec := ClusterSpec{RunID: out.RunID, Nodes: nodes, NodeArgs: cfg.NodeArgs(), AdminToken: token, Dir: scratch}
 	log.Info().Str("runtime", rt.Name()).Int("nodes", len(nodes)).Msg("starting cluster")
 	started, err := rt.Start(ctx, spec)
 	tornDown := false
