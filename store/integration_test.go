@@ -126,9 +126,8 @@ func TestReadRepair(t *testing.T) {
 			} else {
 				eventually(t, "async read repair of n3", check)
 			}
-			if got := c.stat("n1", "read_repair"); got < 1 {
-				t.Errorf("n1 read_repair: got %d, want >= 1", got)
-			}
+			// The repair is counted when n3's answer reaches n1, which may be just after n3 applied it.
+			eventually(t, "n1 counts the read repair", func() bool { return c.stat("n1", "read_repair") >= 1 })
 		})
 	}
 }

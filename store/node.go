@@ -36,6 +36,49 @@ type Node struct {
 	stopOnce sync.Once
 	kill     chan struct{} // closed by Kill: stop abruptly
 	handler  http.Handler
+	gate     gate // requests in flight; closed before the background work stops
+}
+
+// gate counts handlers in flight and, once closed, turns new ones away, so that nothing starts
+// replica work after the node began to stop (http.Server.Close does not wait for handlers).
+type gate struct {
+	mu     sync.Mutex
+	closed bool
+	n      int
+	zero   chan struct{}
+}
+
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.n++
+	return true
+}
+
+func (g *gate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n--
+	if g.n == 0 && g.zero != nil {
+		close(g.zero)
+		g.zero = nil
+	}
+}
+
+func (g *gate) closeAndWait() {
+	g.mu.Lock()
+	g.closed = true
+	if g.n == 0 {
+		g.mu.Unlock()
+		return
+	}
+	zero := make(chan struct{})
+	g.zero = zero
+	g.mu.Unlock()
+	<-zero
 }
 
 // New opens the node's storage and builds it; Serve runs it.
@@ -60,7 +103,15 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.repl = repl
-	n.handler = n.routes()
+	routes := n.routes()
+	n.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !n.gate.enter() {
+			writeError(w, http.StatusServiceUnavailable, client.OutcomeFailed, "node is stopping")
+			return
+		}
+		defer n.gate.leave()
+		routes.ServeHTTP(w, r)
+	})
 	return n, nil
 }
 
@@ -135,6 +186,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	case e := <-serveErr:
 		err = e
 	}
+	n.gate.closeAndWait()
 	cancelBg()
 	<-bgDone
 	n.tr.close()

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,9 +25,18 @@ const seqBlock = 1 << 16 // sequence numbers reserved per durable bump
 
 // storage is the node's bbolt file. With fsync "always" every committed write is on disk before
 // it returns (bbolt syncs on commit); with "never" bbolt skips fsync.
+//
+// Writes go through a group commit: a single committer runs one transaction at a time holding
+// every write queued while the previous one committed. An idle node commits at once (no batch
+// timer); a busy one shares each fsync among many writes. Every write function returns its error
+// before it changes anything, so one failing write does not spoil the others in its group.
 type storage struct {
 	db   *bolt.DB
 	cons string
+
+	reqs    chan commitReq
+	stop    chan struct{}
+	stopped chan struct{}
 
 	seqMu   sync.Mutex
 	seq     uint64 // last sequence number handed out
@@ -42,8 +52,7 @@ func openStorage(dir, fsync, cons string) (*storage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)
 	}
-	db.MaxBatchDelay = 2 * time.Millisecond
-	s := &storage{db: db, cons: cons}
+	s := &storage{db: db, cons: cons, reqs: make(chan commitReq, 1024), stop: make(chan struct{}), stopped: make(chan struct{})}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketData, bucketHints, bucketOwn, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -61,10 +70,81 @@ func openStorage(dir, fsync, cons string) (*storage, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: initializing %s: %w", path, err)
 	}
+	go s.committer()
 	return s, nil
 }
 
-func (s *storage) close() error { return s.db.Close() }
+func (s *storage) close() error {
+	close(s.stop)
+	<-s.stopped
+	return s.db.Close()
+}
+
+type commitReq struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// errClosed is returned for writes after close.
+var errClosed = errors.New("store: storage closed")
+
+// update runs fn in a group-committed transaction and returns once it is durable (per the
+// fsync policy). fn must not change anything before returning an error.
+func (s *storage) update(fn func(*bolt.Tx) error) error {
+	req := commitReq{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.reqs <- req:
+	case <-s.stop:
+		return errClosed
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-s.stopped:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
+}
+
+func (s *storage) committer() {
+	defer close(s.stopped)
+	for {
+		var group []commitReq
+		select {
+		case r := <-s.reqs:
+			group = append(group, r)
+		case <-s.stop:
+			return
+		}
+	drain:
+		for len(group) < 4096 {
+			select {
+			case r := <-s.reqs:
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		errs := make([]error, len(group))
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for i, r := range group {
+				errs[i] = r.fn(tx)
+			}
+			return nil
+		})
+		for i, r := range group {
+			if err != nil {
+				r.done <- err
+			} else {
+				r.done <- errs[i]
+			}
+		}
+	}
+}
 
 // nextSeq hands out a sequence number never used before by this node, across crashes.
 func (s *storage) nextSeq() (uint64, error) {
@@ -111,7 +191,7 @@ func (s *storage) get(key string) (Record, error) {
 // merge merges in into key's record durably and returns the old and new records.
 // A kind mismatch leaves the record unchanged and returns a kindError.
 func (s *storage) merge(key string, in Record) (old, cur Record, err error) {
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketData)
 		o, err := decodeRecord(b.Get([]byte(key)))
 		if err != nil {
@@ -156,7 +236,7 @@ func (s *storage) hintsFor(key string) (Record, error) {
 
 // storeHint durably merges in into the hint for (key, target).
 func (s *storage) storeHint(key, target string, in Record) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketHints)
 		hk := []byte(key + "\x00" + target)
 		o, err := decodeRecord(b.Get(hk))
@@ -204,7 +284,7 @@ func (s *storage) hints() ([]hint, error) {
 
 // deleteHint removes a delivered hint unless it changed since it was read.
 func (s *storage) deleteHint(h hint) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketHints)
 		hk := []byte(h.Key + "\x00" + h.Target)
 		if string(b.Get(hk)) == string(h.raw) {
@@ -217,7 +297,7 @@ func (s *storage) deleteHint(h hint) error {
 // addOwn durably adds delta to this node's own contribution to counter key and returns the new
 // totals (increments, decrements).
 func (s *storage) addOwn(key string, delta int64) (p, n int64, err error) {
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOwn)
 		var cur [2]int64
 		if v := b.Get([]byte(key)); v != nil {
