@@ -122,16 +122,17 @@ func Decode(r io.Reader, format Format, sizeHint int64) (*File, error) {
 	return nil, fmt.Errorf("history: format %q: want jsonl, jepsen-edn, jepsen-txt or auto", format)
 }
 
-// bytesPerOpGuess is a little under the size of a typical JSONL op line, so the pre-sized
-// slice rarely needs to grow.
-const bytesPerOpGuess = 90
-
 func readJSONL(r io.Reader, sizeHint int64) (*File, error) {
 	var ops []Op
-	if sizeHint > 0 {
-		ops = make([]Op, 0, sizeHint/bytesPerOpGuess+16)
-	}
 	rd := NewReader(r)
+	if sizeHint > 0 {
+		// estimate the op count from the line length of the first 256 KiB, with 5% slack,
+		// so a large history neither grows (copying) nor over-allocates by much
+		head, _ := rd.br.Peek(256 << 10)
+		if n := bytes.Count(head, []byte{'\n'}); n > 0 {
+			ops = make([]Op, 0, sizeHint/int64(len(head)/n)*105/100+16)
+		}
+	}
 	for {
 		op, err := rd.Next()
 		if errors.Is(err, io.EOF) {

@@ -24,6 +24,7 @@ type Reader struct {
 	long      []byte            // accumulates a line longer than the buffer
 	intern    map[string]string // f, type, key, node, error strings seen so far
 	lastNode  string
+	scratch   Op
 	warnings  []string
 	truncated bool
 }
@@ -63,8 +64,9 @@ func (r *Reader) Next() (Op, error) {
 			}
 			continue
 		}
-		var op Op
-		if derr := r.decode(line, &op); derr != nil {
+		op := &r.scratch // decoding into the Reader keeps each op off the heap
+		*op = Op{}
+		if derr := r.decode(line, op); derr != nil {
 			if err == io.EOF { // no newline at the end: a partial write
 				r.truncated = true
 				r.warnings = append(r.warnings, fmt.Sprintf("line %d: truncated last line ignored (%d bytes): %v", r.line, len(line), derr))
@@ -73,7 +75,7 @@ func (r *Reader) Next() (Op, error) {
 			return Op{}, fmt.Errorf("history: line %d: %w", r.line, derr)
 		}
 		op.Line = r.line
-		return op, nil
+		return *op, nil
 	}
 }
 
