@@ -298,25 +298,8 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	return out, nil
 }
 
-// configDoc is config.json: the config plus what a reader needs to reproduce the run.
-func configDoc(cfg Config, runtime string) map[string]any {
-	return map[string]any{
-		"name": cfg.RunName(), "runtime": runtime, "seed": cfg.Seed, "nodes": cfg.Nodes,
-		"store": map[string]any{
-			"mode": cfg.Store.Mode, "consistency": cfg.Store.Consistency,
-			"n": cfg.Store.N, "w": cfg.Store.W, "r": cfg.Store.R,
-			"read_repair": cfg.Store.ReadRepair, "anti_entropy": cfg.Store.AntiEntropy.String(),
-			"hinted_handoff": cfg.Store.HintedHandoff, "sloppy_quorum": cfg.Store.SloppyQuorum,
-			"fsync": cfg.Store.Fsync,
-		},
-		"workload": cfg.Workload, "crdt": cfg.CRDT, "keys": cfg.Keys, "key_dist": cfg.KeyDist,
-		"concurrency": cfg.Concurrency, "rate": cfg.Rate, "op_timeout": cfg.OpTimeout.String(),
-		"nemesis": cfg.Nemesis, "nemesis_interval": cfg.NemesisInterval.String(),
-		"clock_max": cfg.ClockMax.String(), "checks": cfg.Checks,
-		"check_timeout": cfg.CheckTimeout.String(), "time": cfg.Time.String(),
-		"node_args": cfg.NodeArgs(),
-	}
-}
+// configDoc is config.json: the config (loadable with LoadConfig) plus the runtime it ran on.
+func configDoc(cfg Config, runtime string) any { return cfg.toJSON(runtime) }
 
 func schedule(cfg Config, nodes []string, given *nemesis.Schedule) (nemesis.Schedule, error) {
 	if given != nil {
