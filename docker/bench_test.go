@@ -39,7 +39,7 @@ func BenchmarkClusterStart5(b *testing.B) {
 	if _, _, err := rt.EnsureImage(ctx, false); err != nil {
 		b.Fatal(err)
 	}
-	var total time.Duration
+	var total, down time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		spec := harness.ClusterSpec{
@@ -60,15 +60,47 @@ func BenchmarkClusterStart5(b *testing.B) {
 		}
 		total += time.Since(start)
 		b.StopTimer()
+		tstart := time.Now()
 		if terr := rt.Teardown(ctx); terr != nil {
 			b.Fatal(terr)
 		}
+		down += time.Since(tstart)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/healthy")
+	b.ReportMetric(down.Seconds()/float64(b.N), "s/teardown")
+}
+
+// BenchmarkPartition5 measures one Partition call on a 5-node cluster (a grudge that changes
+// every node's rules: alternately a majority/minority split and no grudge at all).
+func BenchmarkPartition5(b *testing.B) {
+	rt := benchRuntime(b)
+	ctx := context.Background()
+	spec := harness.ClusterSpec{
+		RunID: fmt.Sprintf("bench-partition-%d", time.Now().UnixNano()),
+		Nodes: []string{"n1", "n2", "n3", "n4", "n5"}, AdminToken: "secret",
+	}
+	b.Cleanup(func() { rt.Teardown(context.Background()) })
+	if _, err := rt.Start(ctx, spec); err != nil {
+		b.Fatal(err)
+	}
+	split := map[string][]string{
+		"n1": {"n4", "n5"}, "n2": {"n4", "n5"}, "n3": {"n4", "n5"},
+		"n4": {"n1", "n2", "n3"}, "n5": {"n1", "n2", "n3"},
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g := split
+		if i%2 == 1 {
+			g = nil
+		}
+		if err := rt.Partition(ctx, g); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkImageBuild measures a forced build of the image (the binary already exists).
