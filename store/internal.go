@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -131,39 +132,56 @@ func (l *Leaderless) recordsIn(leaves []int, peer string) (map[string]Record, er
 	return out, err
 }
 
-// Run implements Replicator: hint delivery (also probing suspected peers) and anti-entropy.
+// Run implements Replicator: hint delivery (also probing suspected peers) and anti-entropy, each
+// in its own loop so that a partitioned peer stalling one does not stall the other.
 func (l *Leaderless) Run(ctx context.Context) {
 	defer l.bg.Wait()
-	hintTick := time.NewTicker(l.cfg.HintInterval)
-	defer hintTick.Stop()
-	var aeTick <-chan time.Time
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	if l.cfg.AntiEntropy > 0 {
-		t := time.NewTicker(l.cfg.AntiEntropy)
-		defer t.Stop()
-		aeTick = t.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(l.cfg.AntiEntropy)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					l.antiEntropyRound(ctx)
+				}
+			}
+		}()
 	}
+	t := time.NewTicker(l.cfg.HintInterval)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-hintTick.C:
+		case <-t.C:
 			l.probe(ctx)
 			if l.cfg.HintedHandoff {
 				l.deliverHints(ctx)
 			}
-		case <-aeTick:
-			l.antiEntropyRound(ctx)
 		}
 	}
 }
 
 // probe pings suspected peers; a peer that answers is no longer suspected.
 func (l *Leaderless) probe(ctx context.Context) {
+	var wg sync.WaitGroup
 	for _, p := range l.suspects() {
-		pctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout/2)
-		_ = l.call(pctx, p, "/internal/ping", struct{}{}, nil)
-		cancel()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout/2)
+			defer cancel()
+			_ = l.call(pctx, p, "/internal/ping", struct{}{}, nil)
+		}()
 	}
+	wg.Wait()
 }
 
 // deliverHints offers every stored hint to its target; delivered hints are deleted.
