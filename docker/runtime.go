@@ -115,9 +115,15 @@ func (r *Runtime) Name() string { return "docker" }
 func (r *Runtime) Mechanisms() map[string]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delay := "node transport (kernel netem: " + r.netem + ")"
-	if r.netem == "" {
-		delay = "node transport (netem not probed yet)"
+	delay := "node transport: each node delays its own messages per peer"
+	switch r.netem {
+	case "no":
+		delay += " (kernel netem: no)"
+	case "yes":
+		delay += " (kernel netem: yes, but per-link netem is not implemented)"
+	case "":
+	default:
+		delay += " (kernel netem: " + r.netem + ")"
 	}
 	return map[string]string{
 		"partition": "nftables input drop of peer source addresses, in the node's network namespace",
