@@ -84,12 +84,15 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
 		}
+		rc, err := readRunConfig(filepath.Join(path, "config.json"))
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
+		}
 		if cfg.Workload == "" {
-			w, err := runWorkload(filepath.Join(path, "config.json"))
-			if err != nil {
-				return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
-			}
-			cfg.Workload = w
+			cfg.Workload = rc.Workload
+		}
+		if len(cfg.Checks) == 0 {
+			cfg.Checks = rc.Checks
 		}
 		if outDir == "" {
 			outDir = path
@@ -144,22 +147,26 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 	return nil
 }
 
-// runWorkload reads the "workload" field of a run folder's config.json ("" if it has none).
-func runWorkload(path string) (string, error) {
+// runConfig is what check uses of a run folder's config.json.
+type runConfig struct {
+	Workload string   `json:"workload"` // register, set or counter
+	Checks   []string `json:"checks"`   // the run's selected checkers, if it saved them
+}
+
+// readRunConfig reads a run folder's config.json (a missing file is an empty config).
+func readRunConfig(path string) (runConfig, error) {
+	var rc runConfig
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+		return rc, nil
 	}
 	if err != nil {
-		return "", err
+		return rc, err
 	}
-	var doc struct {
-		Workload string `json:"workload"`
+	if err := json.Unmarshal(b, &rc); err != nil {
+		return rc, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return doc.Workload, nil
+	return rc, nil
 }
 
 func writeResults(path string, res *checker.Results) error {
