@@ -287,3 +287,30 @@ func TestVerdictJSON(t *testing.T) {
 		t.Errorf("Worse(invalid, unknown): got %s, want invalid", got)
 	}
 }
+
+func TestConvergence(t *testing.T) {
+	tests := []struct {
+		name      string
+		dumps     history.Dumps
+		want      Verdict
+		divergent int
+	}{
+		{"agree", history.Dumps{"n1": {"a": history.Int(1)}, "n2": {"a": history.Int(1)}}, Valid, 0},
+		{"siblings in any order", history.Dumps{"n1": {"a": history.List(2, 1)}, "n2": {"a": history.List(1, 2)}}, Valid, 0},
+		{"differ", history.Dumps{"n1": {"a": history.Int(1)}, "n2": {"a": history.Int(2)}}, Invalid, 1},
+		{"held with no value", history.Dumps{"n1": {"a": history.Int(1)}, "n2": {"a": history.Nil()}}, Invalid, 1},
+		{"not a replica", history.Dumps{"n1": {"a": history.Int(1), "b": history.Int(1)}, "n2": {"b": history.Int(1)}}, Valid, 0},
+		{"no nodes", history.Dumps{}, Unknown, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := checkConvergence(tt.dumps, true)
+			if r.Valid != tt.want {
+				t.Errorf("got %s, want %s (%v)", r.Valid, tt.want, r.Explanation)
+			}
+			if d, ok := r.Details.(*ConvergenceDetails); ok && d.Divergent != tt.divergent {
+				t.Errorf("divergent: got %d, want %d", d.Divergent, tt.divergent)
+			}
+		})
+	}
+}

@@ -12,11 +12,14 @@ type ConvergenceDetails struct {
 	Nodes     []string `json:"nodes"`
 	Keys      int      `json:"keys"`
 	Divergent int      `json:"divergent"`
+	// Partial counts keys that fewer nodes hold than the most-held key: expected when each key
+	// lives on N of the nodes; a replica that lost a key entirely also shows up only here.
+	Partial int `json:"partial"`
 	// DivergentKeys shows the first divergent keys (at most 20) with each node's value.
 	DivergentKeys []Divergence `json:"divergent_keys,omitempty"`
 }
 
-// Divergence is one key the replicas disagree on; a node without the key holds null.
+// Divergence is one key the replicas disagree on (nodes that do not hold the key are left out).
 type Divergence struct {
 	Key    string                   `json:"key"`
 	Values map[string]history.Value `json:"values"`
@@ -46,11 +49,27 @@ func checkConvergence(dumps history.Dumps, explicit bool) *Result {
 		res.Explanation = []string{"the dumps hold no node"}
 		return res
 	}
+	// A node that does not hold a key is taken as not one of its replicas: dumps carry no
+	// preference lists. A replica holding the key with no value should dump it as null.
+	holders := make(map[string][]string)
+	most := 0
+	for _, key := range dumps.Keys() {
+		for _, n := range nodes {
+			if _, ok := dumps[n][key]; ok {
+				holders[key] = append(holders[key], n)
+			}
+		}
+		most = max(most, len(holders[key]))
+	}
 	for _, key := range dumps.Keys() {
 		d.Keys++
-		first := normalize(dumps[nodes[0]][key])
+		hs := holders[key]
+		if len(hs) < most {
+			d.Partial++
+		}
+		first := normalize(dumps[hs[0]][key])
 		same := true
-		for _, n := range nodes[1:] {
+		for _, n := range hs[1:] {
 			if !normalize(dumps[n][key]).Equal(first) {
 				same = false
 				break
@@ -61,15 +80,13 @@ func checkConvergence(dumps history.Dumps, explicit bool) *Result {
 		}
 		d.Divergent++
 		if len(d.DivergentKeys) < capN {
-			dv := Divergence{Key: key, Values: make(map[string]history.Value, len(nodes))}
-			for _, n := range nodes {
-				dv.Values[n] = dumps[n][key]
-			}
-			d.DivergentKeys = append(d.DivergentKeys, dv)
+			dv := Divergence{Key: key, Values: make(map[string]history.Value, len(hs))}
 			var parts []string
-			for _, n := range nodes {
+			for _, n := range hs {
+				dv.Values[n] = dumps[n][key]
 				parts = append(parts, fmt.Sprintf("%s=%s", n, dumps[n][key]))
 			}
+			d.DivergentKeys = append(d.DivergentKeys, dv)
 			res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: replicas disagree: %v", keyName(key), parts))
 		}
 	}
@@ -79,6 +96,9 @@ func checkConvergence(dumps history.Dumps, explicit bool) *Result {
 		return res
 	}
 	res.Valid = Valid
-	res.Explanation = []string{fmt.Sprintf("all %d replicas agree on all %d keys", len(nodes), d.Keys)}
+	res.Explanation = []string{fmt.Sprintf("the replicas of every key agree (%d keys on %d nodes)", d.Keys, len(nodes))}
+	if d.Partial > 0 {
+		res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys are held by fewer nodes than others (nodes without a key are not counted as its replicas)", d.Partial))
+	}
 	return res
 }
