@@ -445,3 +445,21 @@ func TestImageBuildAndSkip(t *testing.T) {
 		t.Errorf("image config %+v: want user 65534:65534 and label %s=1", insp.Config, docker.LabelImage)
 	}
 }
+
+// TestFailedStart: after a Start that fails midway (here: a node listed twice, found once the
+// network exists), Heal and Teardown still work and nothing is left.
+func TestFailedStart(t *testing.T) {
+	rt := newRuntime(t, nil)
+	ctx := context.Background()
+	spec := harness.ClusterSpec{RunID: fmt.Sprintf("test-failedstart-%d", time.Now().UnixNano()), Nodes: []string{"n1", "n1"}}
+	if _, err := rt.Start(ctx, spec); err == nil {
+		t.Fatalf("Start with n1 twice: got nil, want an error")
+	}
+	if err := rt.Heal(ctx); err != nil {
+		t.Errorf("Heal after a failed Start: got %v, want nil", err)
+	}
+	if err := rt.Teardown(ctx); err != nil {
+		t.Errorf("Teardown after a failed Start: got %v, want nil", err)
+	}
+	dockertest.RequireNothingLeft(t, spec.RunID)
+}

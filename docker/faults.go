@@ -82,6 +82,9 @@ func (r *Runtime) Heal(ctx context.Context) error {
 		err = derr
 	}
 	for _, n := range r.nodes {
+		if n.ctr == "" {
+			continue
+		}
 		if rerr := r.resume(ctx, n); rerr != nil && err == nil {
 			err = rerr
 		}
@@ -109,6 +112,9 @@ func (r *Runtime) install(ctx context.Context) error {
 	var todo []*node
 	want := map[*node]string{}
 	for _, n := range r.nodes {
+		if n.holder == "" {
+			continue // never created (a failed Start): no namespace to filter
+		}
 		enc := r.rules(n).Encode()
 		if n.applied != enc {
 			todo = append(todo, n)
@@ -146,6 +152,9 @@ func (r *Runtime) setDelays(ctx context.Context) error {
 	}
 	var todo []*node
 	for _, n := range r.nodes {
+		if n.ctr == "" {
+			continue
+		}
 		if want[n.id] != nil || r.delayed[n.id] {
 			todo = append(todo, n)
 		}

@@ -333,6 +333,9 @@ func (r *Runtime) node(id string) (*node, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnknownNode, id)
 	}
+	if n.ctr == "" {
+		return nil, fmt.Errorf("docker: node %s was never created (Start failed)", id)
+	}
 	return n, nil
 }
 
