@@ -423,12 +423,21 @@ func (h *prepared) ref(i int) OpRef {
 		r.Input = p.Input.String()
 	}
 	if p.Type == history.OK && p.F == history.FRead {
-		r.Output = p.Output.String()
+		r.Output = shortValue(p.Output)
 	}
 	if p.Completed() {
 		r.Return = p.Return
 	}
 	return r
+}
+
+// shortValue renders a value, eliding the middle of long lists.
+func shortValue(v history.Value) string {
+	if v.Kind != history.KindList || len(v.List) <= capN {
+		return v.String()
+	}
+	head := history.List(v.List[:capN]...).String()
+	return fmt.Sprintf("%s ... %d more]", head[:len(head)-1], len(v.List)-capN)
 }
 
 // where renders an op's position: "line 12" or "index 12".

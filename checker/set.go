@@ -33,6 +33,8 @@ type SetDetails struct {
 type SetKey struct {
 	Key           string  `json:"key"`
 	FinalRead     OpRef   `json:"final_read"`
+	LostCount     int     `json:"lost_count"`
+	StaleCount    int     `json:"stale_count"`
 	Lost          []int64 `json:"lost,omitempty"`
 	Unexpected    []int64 `json:"unexpected,omitempty"`
 	Recovered     []int64 `json:"recovered,omitempty"`
@@ -184,6 +186,7 @@ func checkSet(h *prepared, workload string) *Result {
 				}
 			case !present && e.acked && e.ackedAt < fin.Call:
 				d.Lost++
+				ak.LostCount++
 				if len(ak.Lost) < capN {
 					ak.Lost = append(ak.Lost, x)
 				}
@@ -201,6 +204,7 @@ func checkSet(h *prepared, workload string) *Result {
 			for _, ri := range reads {
 				if h.pairs[ri].Call > e.knownAt && !contains(sets[ri], x) {
 					d.Stale++
+					ak.StaleCount++
 					if len(ak.Stale) < capN {
 						ak.Stale = append(ak.Stale, x)
 					}
@@ -214,7 +218,11 @@ func checkSet(h *prepared, workload string) *Result {
 	}
 	for _, a := range d.Anomalies {
 		if len(a.Lost) > 0 {
-			res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: acknowledged adds %s are missing from the final read (%s)", keyName(a.Key), fmtSet(a.Lost), a.FinalRead.describe()))
+			shown := ""
+			if a.LostCount > len(a.Lost) {
+				shown = fmt.Sprintf(" (%d of %d shown)", len(a.Lost), a.LostCount)
+			}
+			res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: %d acknowledged adds %s%s are missing from the final read (%s)", keyName(a.Key), a.LostCount, fmtSet(a.Lost), shown, a.FinalRead.describe()))
 		}
 		if len(a.Unexpected) > 0 {
 			res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: reads returned %s, which nobody added", keyName(a.Key), fmtSet(a.Unexpected)))
