@@ -314,3 +314,39 @@ func TestConvergence(t *testing.T) {
 		})
 	}
 }
+
+// TestJepsenEtcdLogs checks raw Jepsen logs of etcd with the verdicts Knossos-era tools gave
+// them (as asserted by porcupine's tests): same verdict there and here.
+func TestJepsenEtcdLogs(t *testing.T) {
+	tests := []struct {
+		file string
+		want Verdict
+	}{
+		{"etcd_000.log", Invalid},
+		{"etcd_001.log", Invalid},
+		{"etcd_002.log", Valid},
+		{"etcd_003.log", Invalid},
+		{"etcd_005.log", Valid},
+		{"etcd_007.log", Valid},
+		{"etcd_099.log", Invalid},
+		{"etcd_100.log", Valid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := history.ReadFile(filepath.Join("testdata", "jepsen", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Format != history.FormatText {
+				t.Errorf("format: got %s, want jepsen-txt", f.Format)
+			}
+			res, err := Check(context.Background(), f.Ops, DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Checkers[Linearizable].Valid; got != tt.want {
+				t.Errorf("got %s, want %s: %v", got, tt.want, res.Checkers[Linearizable].Explanation)
+			}
+		})
+	}
+}
