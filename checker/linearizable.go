@@ -698,7 +698,14 @@ func nemesisAnnotations(h *prepared) []porcupine.Annotation {
 				continue
 			}
 		}
-		a := porcupine.Annotation{Tag: "nemesis", Start: op.Time, Description: op.F, Details: desc, BackgroundColor: "#fde2e2"}
+		label := strings.TrimLeft(strings.TrimPrefix(op.F, "start"), "-")
+		if label == "" {
+			label = op.F
+		}
+		if op.Detail != "" {
+			label += " " + op.Detail
+		}
+		a := porcupine.Annotation{Tag: "nemesis", Start: op.Time, Description: label, Details: desc, BackgroundColor: "#fde2e2"}
 		if name, ok := strings.CutPrefix(op.F, "start"); ok {
 			if _, dup := open[name]; !dup {
 				open[name] = len(out)
