@@ -350,3 +350,18 @@ func TestJepsenEtcdLogs(t *testing.T) {
 		})
 	}
 }
+
+func TestEmptyHistoryIsUnknown(t *testing.T) {
+	nemesisOnly := []history.Op{{Process: history.NemesisProcess, Type: history.Info, F: "start-partition"}}
+	for _, w := range []string{WorkloadRegister, WorkloadSet, WorkloadCounter} {
+		cfg := DefaultConfig()
+		cfg.Workload = w
+		res, err := Check(context.Background(), nemesisOnly, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Valid != Unknown {
+			t.Errorf("%s: got %s, want unknown: no operation shows anything", w, res.Valid)
+		}
+	}
+}

@@ -248,6 +248,9 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 			head += fmt.Sprintf(" (%d lost below the acknowledged sum, %d in excess of every attempt)", d.Lost, d.Excess)
 		}
 		res.Explanation = append([]string{head}, res.Explanation...)
+	case d.Keys == 0 && len(d.NeverRead) == 0:
+		res.Valid = Unknown
+		res.Explanation = append(res.Explanation, "no counter reads: nothing to check")
 	case d.Undecided > 0 || len(d.NeverRead) > 0:
 		res.Valid = Unknown
 		if len(d.NeverRead) > 0 {

@@ -370,6 +370,11 @@ func linOutput(model string, p *history.Operation, out *linOut) string {
 func checkLinearizable(ctx context.Context, h *prepared, model string, cfg Config) (*Result, string) {
 	d := &LinearizableDetails{Model: model, Keys: len(h.keys)}
 	res := &Result{Details: d}
+	if len(h.pairs) == 0 {
+		res.Valid = Unknown
+		res.Explanation = []string{"no client operations: nothing to check"}
+		return res, ""
+	}
 	pm := linModel(model)
 	ins := make([]linIn, len(h.pairs))
 	outs := make([]linOut, len(h.pairs))

@@ -235,6 +235,9 @@ func checkSet(h *prepared, workload string) *Result {
 	case d.Lost > 0 || d.Unexpected > 0 || d.FailedPresent > 0:
 		res.Valid = Invalid
 		res.Explanation = append([]string{fmt.Sprintf("%d lost, %d unexpected, %d failed-but-present of %d attempted adds", d.Lost, d.Unexpected, d.FailedPresent, d.Attempted)}, res.Explanation...)
+	case d.Keys == 0:
+		res.Valid = Unknown
+		res.Explanation = append(res.Explanation, "no adds or reads: nothing to check")
 	case len(d.NeverRead) > 0:
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged adds but no ok read to check them against: %v", len(d.NeverRead), d.NeverRead))
