@@ -24,7 +24,7 @@ measure() { # name, command...: prints "name wall_s maxrss_kb" and the tool's ow
 	/usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
 	read -r wall rss <"$work/time"
 	printf '%-9s wall %6.2f s  peak RSS %5d MB  | %s\n' "$name" "$wall" "$((rss / 1024))" \
-		"$(grep -m1 -E '^(history:|baseline:)' "$work/out")"
+		"$(grep -m1 -E '^(file:|baseline:)' "$work/out")"
 	echo "$wall" >>"$work/$name.walls"
 }
 

@@ -134,7 +134,7 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 		}
 		fmt.Fprintf(env.stdout, "%s\n", b)
 	} else {
-		fmt.Fprintf(env.stdout, "history: %s (%s, %d records; parse %s, check %s)\n",
+		fmt.Fprintf(env.stdout, "file: %s (%s, %d records; parse %s, check %s)\n",
 			histPath, file.Format, len(file.Ops), parsed.Round(time.Millisecond), checked.Round(time.Millisecond))
 		res.Summary(env.stdout)
 		if lin, ok := res.Checkers[checker.Linearizable]; ok && lin.Valid == checker.Invalid && res.Visualization == "" && outDir == "" {
