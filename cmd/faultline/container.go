@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -107,37 +104,6 @@ func containerCommand(env *appEnv) *cli.Command {
 					ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 					defer stop()
 					<-ctx.Done()
-					return nil
-				},
-			},
-			{
-				Name:  "testnode",
-				Usage: "a stand-in node: serves GET /health on --listen (takes the node flags)",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "id"},
-					&cli.StringFlag{Name: "listen", Value: "0.0.0.0:7000"},
-					&cli.StringFlag{Name: "peers"},
-					&cli.StringFlag{Name: "data"},
-				},
-				Action: func(c *cli.Context) error {
-					ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
-					defer stop()
-					mux := http.NewServeMux()
-					id := c.String("id")
-					mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-						fmt.Fprintf(w, "{\"id\":%q,\"ok\":true}\n", id)
-					})
-					srv := &http.Server{Addr: c.String("listen"), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-					go func() {
-						<-ctx.Done()
-						sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-						defer cancel()
-						srv.Shutdown(sctx)
-					}()
-					env.log.Info().Str("id", id).Str("listen", srv.Addr).Msg("testnode serving")
-					if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-						return cli.Exit(err.Error(), exitCannotRun)
-					}
 					return nil
 				},
 			},
