@@ -31,8 +31,10 @@
 //     installed by an exec of `faultline container netfilter` as root in the holder; each call
 //     replaces the node's whole table atomically. Rules match the source addresses of peer nodes
 //     only, so the harness keeps reaching every node.
-//   - Delay: the kernel's netem is probed at Start; per-link delay goes through Config.Transport
-//     (the node's own transport delay, set through its admin API). Mechanisms says which.
+//   - Delay: per-link delay goes through Config.Transport (the node's own transport delay, set
+//     through its admin API; StoreTransport by default). The kernel's netem is probed (at Start,
+//     or earlier with ProbeNetem) and reported by Mechanisms, but delay through netem is not
+//     implemented yet: the machines this was built on have no netem.
 //   - Crash: the engine's kill with SIGKILL, then start. Pause: the engine's pause (cgroup freezer).
 //
 // Clients reach a node at its bridge address when the engine is local, and at a port published
