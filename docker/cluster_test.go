@@ -328,11 +328,34 @@ func TestCluster(t *testing.T) {
 		if got := adminFaults(t, addr["n1"]); !strings.Contains(got, `"n2":{"delay_ms":80`) {
 			t.Errorf("n1's transport faults %s: want an 80 ms delay to n2", got)
 		}
+		// A restarted node gets its delays back.
+		if err := rt.Kill(ctx, "n1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Restart(ctx, "n1"); err != nil {
+			t.Fatalf("Restart: %v", err)
+		}
+		if got := adminFaults(t, addr["n1"]); !strings.Contains(got, `"n2":{"delay_ms":80`) {
+			t.Errorf("restarted n1's transport faults %s: want the 80 ms delay to n2 back", got)
+		}
+		// A paused node gets new delays when it resumes.
+		if err := rt.Pause(ctx, "n1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.SetLinks(ctx, []harness.Link{{From: "n1", To: "n3", Delay: 60 * time.Millisecond}}); err != nil {
+			t.Fatalf("SetLinks with n1 paused: %v", err)
+		}
+		if err := rt.Resume(ctx, "n1"); err != nil {
+			t.Fatalf("Resume: %v", err)
+		}
+		if got := adminFaults(t, addr["n1"]); !strings.Contains(got, `"n3":{"delay_ms":60`) || strings.Contains(got, `"n2"`) {
+			t.Errorf("resumed n1's transport faults %s: want only a 60 ms delay to n3", got)
+		}
 		if err := rt.Heal(ctx); err != nil {
 			t.Fatalf("Heal: %v", err)
 		}
-		if got := adminFaults(t, addr["n1"]); strings.Contains(got, `"n2"`) {
-			t.Errorf("n1's transport faults after Heal %s: want no link to n2", got)
+		if got := adminFaults(t, addr["n1"]); strings.Contains(got, `"n2"`) || strings.Contains(got, `"n3"`) {
+			t.Errorf("n1's transport faults after Heal %s: want no links", got)
 		}
 	})
 

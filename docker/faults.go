@@ -136,11 +136,8 @@ func (r *Runtime) install(ctx context.Context) error {
 	})
 }
 
-// setDelays brings every node's transport delays to the desired state through Config.Transport.
-func (r *Runtime) setDelays(ctx context.Context) error {
-	if r.cfg.Transport == nil {
-		return nil
-	}
+// wantDelays is the transport delay each node must add, per peer, under the current links.
+func (r *Runtime) wantDelays() map[string]map[string]time.Duration {
 	want := map[string]map[string]time.Duration{}
 	for _, l := range r.links {
 		if l.Delay > 0 {
@@ -150,26 +147,69 @@ func (r *Runtime) setDelays(ctx context.Context) error {
 			want[l.From][l.To] = l.Delay
 		}
 	}
+	return want
+}
+
+// setDelays brings every node's transport delays to the desired state through Config.Transport.
+// A paused or stopped node cannot answer: it is marked pending and set on Resume or Restart.
+func (r *Runtime) setDelays(ctx context.Context) error {
+	if r.cfg.Transport == nil {
+		return nil
+	}
+	want := r.wantDelays()
 	var todo []*node
 	for _, n := range r.nodes {
-		if n.ctr == "" {
-			continue
-		}
-		if want[n.id] != nil || r.delayed[n.id] {
+		if n.ctr != "" && (want[n.id] != nil || n.delaySet || n.delayPending) {
 			todo = append(todo, n)
 		}
 	}
 	return r.each(ctx, todo, func(ctx context.Context, n *node) error {
-		d := want[n.id]
-		if d == nil {
-			d = map[string]time.Duration{}
+		st, err := r.state(ctx, n)
+		if err != nil {
+			return err
 		}
-		if err := r.cfg.Transport.SetDelays(ctx, n.addr, r.spec.AdminToken, d); err != nil {
-			return fmt.Errorf("docker: setting transport delays on %s: %w", n.id, err)
+		if !st.Running || st.Paused {
+			n.delayPending = true
+			return nil
 		}
-		r.delayed[n.id] = len(d) > 0
-		return nil
+		return r.applyDelays(ctx, n, want[n.id])
 	})
+}
+
+// applyDelays sets node n's transport delays to d (nil: none).
+func (r *Runtime) applyDelays(ctx context.Context, n *node, d map[string]time.Duration) error {
+	if d == nil {
+		d = map[string]time.Duration{}
+	}
+	if err := r.cfg.Transport.SetDelays(ctx, n.addr, r.spec.AdminToken, d); err != nil {
+		n.delayPending = true
+		return fmt.Errorf("docker: setting transport delays on %s: %w", n.id, err)
+	}
+	n.delaySet, n.delayPending = len(d) > 0, false
+	return nil
+}
+
+// restoreDelays gives a freshly started node (whose transport starts with no delays) the delays
+// it must have, retrying while the node comes up, for at most 10 s.
+func (r *Runtime) restoreDelays(ctx context.Context, n *node) error {
+	n.delaySet, n.delayPending = false, false
+	d := r.wantDelays()[n.id]
+	if r.cfg.Transport == nil || len(d) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		err := r.applyDelays(ctx, n, d)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // probeNetem asks, from inside n's namespace, whether the kernel has netem.

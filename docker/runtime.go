@@ -76,8 +76,7 @@ type Runtime struct {
 	byID    map[string]*node
 	grudge  map[string][]string
 	links   []harness.Link
-	delayed map[string]bool // nodes whose transport delays are set
-	netem   string          // "yes", "no" or the probe's error
+	netem   string // "yes", "no" or the probe's error
 
 	imageMu sync.Mutex // guards image; held through EnsureImage
 	image   string     // tag of the image EnsureImage last made sure of
@@ -91,6 +90,9 @@ type node struct {
 	ctr     string // container id of the node
 	addr    string
 	applied string // encoded rules last installed; "" unknown
+
+	delaySet     bool // its transport has delays set
+	delayPending bool // its transport delays could not be set yet (paused, down, failed)
 }
 
 // New returns a Runtime for cfg; it does not contact the engine yet.
@@ -185,7 +187,7 @@ func (r *Runtime) Start(ctx context.Context, spec harness.ClusterSpec) ([]harnes
 		return nil, fmt.Errorf("docker: start: %d nodes; at most 200 fit a /24", len(spec.Nodes))
 	}
 	r.spec, r.started = spec, true
-	r.nodes, r.byID, r.grudge, r.links, r.delayed = nil, map[string]*node{}, nil, nil, map[string]bool{}
+	r.nodes, r.byID, r.grudge, r.links = nil, map[string]*node{}, nil, nil
 	start := time.Now()
 
 	image, err := r.startImage(ctx)
@@ -409,7 +411,8 @@ func (r *Runtime) Restart(ctx context.Context, id string) error {
 		return fmt.Errorf("docker: restarting %s: %w", id, err)
 	}
 	r.log.Debug().Str("node", id).Msg("restarted")
-	return nil
+	// nftables rules live on in the namespace holder; transport delays died with the process.
+	return r.restoreDelays(ctx, n)
 }
 
 // Pause freezes a running node with the engine's pause. Pausing a paused or stopped node does
@@ -455,6 +458,9 @@ func (r *Runtime) resume(ctx context.Context, n *node) error {
 	}
 	if err := r.cli.ContainerUnpause(ctx, n.ctr); err != nil {
 		return fmt.Errorf("docker: resuming %s: %w", n.id, err)
+	}
+	if n.delayPending && r.cfg.Transport != nil {
+		return r.applyDelays(ctx, n, r.wantDelays()[n.id])
 	}
 	return nil
 }
