@@ -70,7 +70,10 @@ func newApp(env *appEnv) *cli.App {
 			kvCommand(env),
 			imageCommand(env),
 			pruneCommand(env),
+			compareCommand(env),
+			replayCommand(env),
 			containerCommand(env),
+			serveCommand(env),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides the exit code
 	}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/nemesis"
+	"github.com/faultline/faultline/report"
+)
+
+func replayCommand(env *appEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "replay",
+		Usage:     "re-run a saved run's config, seed and fault schedule; say whether the anomaly came back",
+		ArgsUsage: "RUN",
+		Description: "RUN is a run folder (config.json and schedule.json; results.json says which checkers\n" +
+			"found the anomaly). Each replay starts a fresh cluster with the same config, seed and schedule.\n" +
+			"Exit 0 when every replay was valid, 1 when a replay found an anomaly, 2 unknown, 3 could not run.",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "times", Value: 1, Usage: "how many replays"},
+			&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: docker where an engine answers, else local)"},
+			&cli.StringFlag{Name: "results", Usage: "results folder for the replays (default: the saved config's)"},
+			&cli.BoolFlag{Name: "json", Usage: "print a machine-readable summary on stdout"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return cli.Exit("faultline replay: want exactly one RUN folder", exitCannotRun)
+			}
+			if c.Int("times") < 1 {
+				return cli.Exit(fmt.Sprintf("faultline replay: --times (%d) must be at least 1", c.Int("times")), exitCannotRun)
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return doReplay(ctx, env, c.Args().First(), c.Int("times"), c.String("runtime"), c.String("results"), c.Bool("json"))
+		},
+	}
+}
+
+// savedRun is what replay needs from a run folder.
+type savedRun struct {
+	cfg     harness.Config
+	sched   nemesis.Schedule
+	invalid []string // the deciding checkers the saved results found invalid (nil without results.json)
+}
+
+func loadRun(dir string) (*savedRun, error) {
+	cfg, err := harness.LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, report.ScheduleFile))
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	s := &savedRun{cfg: cfg}
+	if err := json.Unmarshal(b, &s.sched); err != nil {
+		return nil, fmt.Errorf("replay: %s: %w", filepath.Join(dir, report.ScheduleFile), err)
+	}
+	b, err = os.ReadFile(filepath.Join(dir, report.ResultsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	var res checker.Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("replay: %s: %w", filepath.Join(dir, report.ResultsFile), err)
+	}
+	s.invalid = invalidCheckers(&res)
+	return s, nil
+}
+
+// invalidCheckers lists the deciding checkers that found an anomaly, sorted.
+func invalidCheckers(res *checker.Results) []string {
+	var out []string
+	for name, r := range res.Checkers {
+		if r != nil && r.Decides && r.Valid == checker.Invalid {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// replayName marks a replay's run folder name, once.
+func replayName(cfg harness.Config) string {
+	n := cfg.RunName()
+	if strings.HasSuffix(n, "-replay") {
+		return n
+	}
+	return n + "-replay"
+}
+
+type replayResult struct {
+	Dir        string          `json:"dir"`
+	Valid      checker.Verdict `json:"valid"`
+	Invalid    []string        `json:"invalid"`
+	Reproduced bool            `json:"reproduced"` // every originally invalid checker is invalid again
+	Error      string          `json:"error,omitempty"`
+}
+
+func doReplay(ctx context.Context, env *appEnv, dir string, times int, runtimeName, results string, asJSON bool) error {
+	saved, err := loadRun(dir)
+	if err != nil {
+		return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)
+	}
+	cfg := saved.cfg
+	cfg.Name = replayName(cfg)
+	if results != "" {
+		cfg.ResultsRoot = results
+	}
+	if err := cfg.Validate(); err != nil {
+		return cli.Exit(fmt.Sprintf("faultline replay: %s: %v", dir, err), exitCannotRun)
+	}
+	rts, err := newRuntimes(ctx, env, runtimeName, 1)
+	if err != nil {
+		return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)
+	}
+	defer rts.close()
+	want := "no anomaly (the saved run was valid or has no results.json)"
+	if len(saved.invalid) > 0 {
+		want = "invalid " + strings.Join(saved.invalid, ", ")
+	}
+	fmt.Fprintf(env.stderr, "faultline replay %s: seed %d, %d scheduled faults, runtime %s%s; saved verdict: %s\n",
+		dir, cfg.Seed, len(saved.sched.Events), rts.name, rts.note, want)
+
+	var out []replayResult
+	verdict := checker.Valid
+	reproduced := 0
+	for i := 0; i < times && ctx.Err() == nil; i++ {
+		rt, err := rts.get(ctx, 0)
+		if err != nil {
+			return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)
+		}
+		sched := saved.sched
+		o, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: env.log, Schedule: &sched})
+		r := replayResult{}
+		if o != nil {
+			r.Dir = o.Dir
+		}
+		if err != nil && !errors.Is(err, harness.ErrInterrupted) || o == nil || o.Results == nil {
+			if err == nil {
+				err = errors.New("no results")
+			}
+			r.Error = err.Error()
+			verdict = checker.Worse(verdict, checker.Unknown)
+			out = append(out, r)
+			fmt.Fprintf(env.stderr, "replay %d/%d: could not run: %v\n", i+1, times, err)
+			continue
+		}
+		r.Valid = o.Results.Valid
+		r.Invalid = invalidCheckers(o.Results)
+		r.Reproduced = len(saved.invalid) > 0
+		for _, name := range saved.invalid {
+			if !slices.Contains(r.Invalid, name) {
+				r.Reproduced = false
+			}
+		}
+		if r.Reproduced {
+			reproduced++
+		}
+		verdict = checker.Worse(verdict, r.Valid)
+		out = append(out, r)
+		if !asJSON {
+			line := fmt.Sprintf("replay %d/%d: %s", i+1, times, r.Valid)
+			if len(r.Invalid) > 0 {
+				line += " (" + strings.Join(r.Invalid, ", ") + ")"
+			}
+			if r.Reproduced {
+				line += ": the anomaly came back"
+			}
+			fmt.Fprintf(env.stdout, "%s  %s\n", line, r.Dir)
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{
+			"run": dir, "seed": cfg.Seed, "saved_invalid": saved.invalid, "times": len(out),
+			"reproduced": reproduced, "valid": verdict, "replays": out,
+		}); err != nil {
+			return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)
+		}
+	} else if len(saved.invalid) > 0 {
+		fmt.Fprintf(env.stdout, "anomaly (%s) reproduced in %d of %d replays\n", strings.Join(saved.invalid, ", "), reproduced, len(out))
+	} else {
+		fmt.Fprintf(env.stdout, "the saved run had no anomaly; replays: %s\n", verdict)
+	}
+	if ctx.Err() != nil {
+		return cli.Exit("faultline replay: interrupted", exitCannotRun)
+	}
+	switch verdict {
+	case checker.Invalid:
+		return cli.Exit("", exitInvalid)
+	case checker.Unknown:
+		return cli.Exit("", exitUnknown)
+	}
+	return nil
+}

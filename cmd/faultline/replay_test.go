@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runBinary runs the faultline binary and returns stdout, stderr and the exit code.
+func runBinary(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// TestReplayReproduces saves an invalid run (lww W=1 R=1 under partitions) and replays it: the
+// same checker comes back invalid, with the same schedule.
+func TestReplayReproduces(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	results := t.TempDir()
+	out, errOut, code := runBinary(t, "--log-level", "warn", "run", "--runtime", "local", "--nodes", "3",
+		"--w", "1", "--r", "1", "--nemesis", "partition", "--nemesis-interval", "1s", "--time", "4s",
+		"--rate", "100", "--keys", "2", "--concurrency", "6", "--seed", "3", "--results", results, "--json")
+	if code != exitInvalid {
+		t.Fatalf("the saved run: got exit %d, want %d (invalid)\n%s\n%s", code, exitInvalid, out, errOut)
+	}
+	var saved struct {
+		Dir string `json:"dir"`
+	}
+	if err := json.Unmarshal([]byte(out), &saved); err != nil {
+		t.Fatalf("run --json: %v", err)
+	}
+
+	replays := t.TempDir()
+	out, errOut, code = runBinary(t, "--log-level", "warn", "replay", "--runtime", "local", "--results", replays, "--json", saved.Dir)
+	t.Logf("replay stderr:\n%s", errOut)
+	if code != exitInvalid {
+		t.Errorf("replay: got exit %d, want %d (the anomaly found again)", code, exitInvalid)
+	}
+	var doc struct {
+		SavedInvalid []string `json:"saved_invalid"`
+		Times        int      `json:"times"`
+		Reproduced   int      `json:"reproduced"`
+		Replays      []struct {
+			Dir     string   `json:"dir"`
+			Invalid []string `json:"invalid"`
+		} `json:"replays"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("replay --json: %v\n%s", err, out)
+	}
+	if strings.Join(doc.SavedInvalid, ",") != "linearizable" {
+		t.Errorf("saved invalid checkers: got %v, want [linearizable]", doc.SavedInvalid)
+	}
+	if doc.Times != 1 || doc.Reproduced != 1 {
+		t.Errorf("got %d of %d replays reproducing, want 1 of 1 (replays %+v)", doc.Reproduced, doc.Times, doc.Replays)
+	}
+	if len(doc.Replays) == 1 {
+		a, b := readFile(t, filepath.Join(saved.Dir, "schedule.json")), readFile(t, filepath.Join(doc.Replays[0].Dir, "schedule.json"))
+		if !bytes.Equal(a, b) {
+			t.Errorf("the replay's schedule.json differs from the saved one")
+		}
+		if !strings.HasSuffix(filepath.Dir(doc.Replays[0].Dir), "register-partition-replay") {
+			t.Errorf("replay folder %s: want it under register-partition-replay", doc.Replays[0].Dir)
+		}
+	}
+}
+
+func TestReplayErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "want exactly one RUN folder"},
+		{[]string{"--times", "0", "x"}, "--times (0) must be at least 1"},
+		{[]string{"no-such-run"}, "no such file"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			env := &appEnv{stdout: &out, stderr: &errOut}
+			if code := runMain(env, append([]string{"faultline", "replay", "--runtime", "local"}, tc.args...)); code != exitCannotRun {
+				t.Errorf("exit code: got %d, want %d", code, exitCannotRun)
+			}
+			if !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("stderr: got %q, want it to contain %q", errOut.String(), tc.want)
+			}
+		})
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
