@@ -70,6 +70,8 @@ func newApp(env *appEnv) *cli.App {
 			kvCommand(env),
 			imageCommand(env),
 			pruneCommand(env),
+			compareCommand(env),
+			replayCommand(env),
 			containerCommand(env),
 			serveCommand(env),
 		},
