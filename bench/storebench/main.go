@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -87,9 +88,20 @@ func main() {
 	cons := flag.String("consistency", "lww", "lww, vclock or abd")
 	keys := flag.Int("keys", 10000, "key space")
 	valueSize := flag.Int("value-size", 100, "value bytes")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "storebench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*d, *clients, *fsync, *cons, *keys, *valueSize); err != nil {
 		fmt.Fprintln(os.Stderr, "storebench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
