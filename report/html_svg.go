@@ -220,9 +220,6 @@ func timelineSVG(a axis, sp []span, ivs []interval, rm rowMap, maxBars int) (svg
 		y := lanesTop + float64(i)*laneHeight
 		fmt.Fprintf(&b, `<text class="label" x="%d" y="%.1f" text-anchor="end">%s</text>`, plotLeft-6, y+laneHeight-4, html.EscapeString(k))
 	}
-	// grid and shading behind the rows
-	timeAxis(&b, a, rowsTop, rowsBottom+2)
-	shade(&b, a, ivs, rowsTop, rowsBottom)
 	for _, iv := range ivs {
 		y := lanesTop + float64(lane[iv.kind])*laneHeight + 1
 		x0 := a.x(iv.start)
@@ -258,6 +255,9 @@ func timelineSVG(a axis, sp []span, ivs []interval, rm rowMap, maxBars int) (svg
 			fmt.Fprintf(&b, `<text class="label" x="%d" y="%.1f" text-anchor="end">%s</text>`, plotLeft-6, y+rowH-3, html.EscapeString(l))
 		}
 	}
+	// grid and shading behind the bars
+	timeAxis(&b, a, rowsTop, rowsBottom+2)
+	shade(&b, a, ivs, rowsTop, rowsBottom)
 	perColumn = len(sp) > maxBars
 	if !perColumn {
 		for i := range sp {
@@ -412,10 +412,27 @@ func latencySVG(a axis, sp []span, ivs []interval, n int) string {
 			}
 			b.WriteString(`"/>`)
 		}
+		if filled := n - countNil(pts); filled < 60 { // sparse: mark the points too
+			for i, p := range pts {
+				if p != nil {
+					fmt.Fprintf(&b, `<circle class="dot" cx="%.1f" cy="%.1f" r="2.5"/>`, plotLeft+(float64(i)+0.5)*bw, y(p.p50))
+				}
+			}
+		}
 	}
 	timeAxis(&b, a, top, top+h)
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+func countNil[T any](xs []*T) int {
+	n := 0
+	for _, x := range xs {
+		if x == nil {
+			n++
+		}
+	}
+	return n
 }
 
 func msLabel(ms float64) string {

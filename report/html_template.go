@@ -30,7 +30,7 @@ svg text{font:11px system-ui,sans-serif;fill:#3a4350}
 svg .axis{stroke:#7a8594}svg .grid{stroke:#e3e6ea}
 svg .stripe{fill:#f3f5f7}
 .op.ok,.sw.ok{fill:#43a047;background:#43a047}.op.fail,.sw.fail{fill:#e53935;background:#e53935}.op.info,.sw.info{fill:#ffb300;background:#ffb300}
-.series{fill:none;stroke-width:1.6}.series.p50{stroke:#1f5fbf}.series.p99{stroke:#c2185b}.series.max{stroke:#9aa3ad;stroke-dasharray:3 2}
+.series{fill:none;stroke-width:1.6}.dot{fill:#1f5fbf}.series.p50{stroke:#1f5fbf}.series.p99{stroke:#c2185b}.series.max{stroke:#9aa3ad;stroke-dasharray:3 2}
 .shade{opacity:.16}.instant{stroke-width:1.5;stroke-dasharray:2 2}
 .lane.open{stroke:#333;stroke-dasharray:3 2}.lane.failed{stroke:#c62828;stroke-width:1.5}
 .nm-partition{fill:#7e57c2;stroke:#7e57c2;background:#7e57c2}.nm-kill{fill:#37474f;stroke:#37474f;background:#37474f}

@@ -30,7 +30,7 @@ type ServeConfig struct {
 // DefaultServeConfig returns the defaults: the results folder "results".
 func DefaultServeConfig() ServeConfig {
 	return ServeConfig{
-		Root: "results",             // where faultline run saves runs by default
+		Root: "results",            // where faultline run saves runs by default
 		HTML: DefaultHTMLOptions(), // the same sizes as the reports runs write
 	}
 }
