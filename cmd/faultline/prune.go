@@ -15,6 +15,9 @@ func pruneCommand(env *appEnv) *cli.Command {
 	return &cli.Command{
 		Name:  "prune",
 		Usage: "remove containers, networks, volumes and images that runs left behind",
+		Description: "Finds objects by label (faultline.run on containers, networks and volumes;\n" +
+			"faultline.image on images). Without --run it also removes the containers of runs still\n" +
+			"going: run it when no faultline run is in progress.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "only list what would be removed"},
 			&cli.StringFlag{Name: "run", Usage: "only the objects of this run id (images are kept)"},
