@@ -257,7 +257,11 @@ func (r *Runtime) startNode(ctx context.Context, n *node, image, netName, peers 
 	}
 	if publish {
 		hcfg.ExposedPorts = nat.PortSet{port: struct{}{}}
-		hhost.PortBindings = nat.PortMap{port: []nat.PortBinding{{HostIP: "", HostPort: ""}}}
+		bindIP := "" // every interface of a remote engine's host: the harness comes from afar
+		if remote, _ := r.remote(); !remote {
+			bindIP = "127.0.0.1" // a local engine: loopback is enough
+		}
+		hhost.PortBindings = nat.PortMap{port: []nat.PortBinding{{HostIP: bindIP, HostPort: ""}}}
 	}
 	netcfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 		netName: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: n.ip.String()}},
