@@ -72,6 +72,7 @@ func newApp(env *appEnv) *cli.App {
 			pruneCommand(env),
 			compareCommand(env),
 			replayCommand(env),
+			suiteCommand(env),
 			containerCommand(env),
 			serveCommand(env),
 		},

@@ -35,6 +35,9 @@ func replayCommand(env *appEnv) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print a machine-readable summary on stdout"},
 		},
 		Action: func(c *cli.Context) error {
+			if err, ok := trailingFlags(c, env); ok {
+				return err
+			}
 			if c.NArg() != 1 {
 				return cli.Exit("faultline replay: want exactly one RUN folder", exitCannotRun)
 			}
