@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/netip"
@@ -496,4 +497,58 @@ func TestFailedStart(t *testing.T) {
 		t.Errorf("Teardown after a failed Start: got %v, want nil", err)
 	}
 	dockertest.RequireNothingLeft(t, spec.RunID)
+}
+
+// TestParallelRunsDoNotCollide starts two one-node runs at once whose run ids pick the same
+// first subnet: both must start, on different subnets.
+func TestParallelRunsDoNotCollide(t *testing.T) {
+	rtA := newRuntime(t, nil)
+	rtB := newRuntime(t, nil)
+	first := func(id string) uint32 { // the runtime's first candidate /24 in the default pool
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		return h.Sum32() % 256
+	}
+	base := fmt.Sprintf("test-parallel-%d", time.Now().UnixNano())
+	idA, idB := base+"-a", ""
+	for i := 0; idB == ""; i++ {
+		if c := fmt.Sprintf("%s-b%d", base, i); first(c) == first(idA) {
+			idB = c
+		}
+	}
+	ctx := context.Background()
+	type result struct {
+		nodes []harness.Node
+		err   error
+	}
+	results := make(chan result, 2)
+	for _, run := range []struct {
+		rt *docker.Runtime
+		id string
+	}{{rtA, idA}, {rtB, idB}} {
+		t.Cleanup(func() {
+			run.rt.Teardown(context.Background())
+			dockertest.RequireNothingLeft(t, run.id)
+		})
+		go func() {
+			nodes, err := run.rt.Start(ctx, harness.ClusterSpec{RunID: run.id, Nodes: []string{"n1"}, AdminToken: "secret"})
+			results <- result{nodes, err}
+		}()
+	}
+	var subnets []string
+	for i := 0; i < 2; i++ {
+		res := <-results
+		if res.err != nil {
+			t.Fatalf("Start: %v", res.err)
+		}
+		ap, err := netip.ParseAddrPort(res.nodes[0].Addr)
+		if err != nil {
+			t.Fatalf("node address %q: %v", res.nodes[0].Addr, err)
+		}
+		p, _ := ap.Addr().Prefix(24)
+		subnets = append(subnets, p.String())
+	}
+	if subnets[0] == subnets[1] {
+		t.Errorf("both runs on %s, want different subnets", subnets[0])
+	}
 }
