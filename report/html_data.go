@@ -7,21 +7,26 @@ import (
 	"github.com/faultline/faultline/history"
 )
 
-// span is one client operation: an invocation and its completion.
+// span is one client operation: an invocation and its completion. It is kept small (a
+// million-op history has a million of them); the details are in the ops it points at.
 type span struct {
 	proc      history.Process
 	call, ret int64
-	typ       history.Type // OK, Fail or Info; Info also when never completed
-	done      bool
-	f, key    string
-	node, err string
-	in, out   history.Value
-	index     int64
+	inv, comp int32 // positions of the invocation and the completion in ops; comp -1 if none
+	sev       uint8 // 1 ok, 2 fail, 3 info (indeterminate or never completed)
+	done      bool  // completed (else it lasts until the history's end)
 }
 
 // spans pairs client invocations with their completions, leniently: a completion without an
 // invocation is skipped, an invocation never completed lasts until end.
 func spans(ops []history.Op, end int64) (out []span, orphans int) {
+	n := 0
+	for i := range ops {
+		if ops[i].Type == history.Invoke && !ops[i].Process.IsNemesis() {
+			n++
+		}
+	}
+	out = make([]span, 0, n)
 	open := make(map[history.Process]int)
 	for i := range ops {
 		op := &ops[i]
@@ -33,8 +38,7 @@ func spans(ops []history.Op, end int64) (out []span, orphans int) {
 				out[j].ret = op.Time
 			}
 			open[op.Process] = len(out)
-			out = append(out, span{proc: op.Process, call: op.Time, ret: end, typ: history.Info,
-				f: op.F, key: op.Key, node: op.Node, in: op.Value, index: op.Index})
+			out = append(out, span{proc: op.Process, call: op.Time, ret: end, inv: int32(i), comp: -1, sev: 3})
 			continue
 		}
 		j, ok := open[op.Process]
@@ -44,9 +48,12 @@ func spans(ops []history.Op, end int64) (out []span, orphans int) {
 		}
 		delete(open, op.Process)
 		s := &out[j]
-		s.ret, s.typ, s.done, s.err = op.Time, op.Type, true, op.Error
-		if op.Type == history.OK {
-			s.out = op.Value
+		s.ret, s.comp, s.done = op.Time, int32(i), true
+		switch op.Type {
+		case history.OK:
+			s.sev = 1
+		case history.Fail:
+			s.sev = 2
 		}
 	}
 	return out, orphans
@@ -174,15 +181,15 @@ func countOps(ops []history.Op, sp []span) opCounts {
 	}
 	for i := range sp {
 		procs[sp[i].proc] = true
-		if sp[i].key != "" {
-			keys[sp[i].key] = true
+		if k := ops[sp[i].inv].Key; k != "" {
+			keys[k] = true
 		}
 		switch {
 		case !sp[i].done:
 			c.Unfinished++
-		case sp[i].typ == history.OK:
+		case sp[i].sev == 1:
 			c.OK++
-		case sp[i].typ == history.Fail:
+		case sp[i].sev == 2:
 			c.Fail++
 		default:
 			c.Info++

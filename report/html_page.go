@@ -99,7 +99,7 @@ func buildPage(d *runData, opt HTMLOptions) *page {
 	a := axis{0, end}
 	rm := newRowMap(sp, opt.MaxRows, cfg.Concurrency)
 	p.Folded = rm.fold
-	svg, perColumn := timelineSVG(a, sp, ivs, rm, opt.MaxBars)
+	svg, perColumn := timelineSVG(a, d.ops, sp, ivs, rm, opt.MaxBars)
 	p.Timeline, p.PerColumn = template.HTML(svg), perColumn
 	p.Latency = template.HTML(latencySVG(a, sp, ivs, opt.Buckets))
 	p.Throughput = template.HTML(throughputSVG(a, sp, ivs, opt.Buckets))

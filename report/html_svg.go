@@ -177,15 +177,7 @@ func btoi(b bool) int {
 }
 
 // severity numbers outcomes: 1 ok, 2 fail, 3 info (indeterminate or never completed).
-func severity(s *span) uint8 {
-	switch {
-	case !s.done || s.typ == history.Info:
-		return 3
-	case s.typ == history.Fail:
-		return 2
-	}
-	return 1
-}
+func severity(s *span) uint8 { return s.sev }
 
 // severityClass is the CSS class of a severity.
 func severityClass(sev uint8) string {
@@ -201,7 +193,7 @@ func severityClass(sev uint8) string {
 }
 
 // timelineSVG draws the fault lanes and one row per client process.
-func timelineSVG(a axis, sp []span, ivs []interval, rm rowMap, maxBars int) (svg string, perColumn bool) {
+func timelineSVG(a axis, ops []history.Op, sp []span, ivs []interval, rm rowMap, maxBars int) (svg string, perColumn bool) {
 	kinds := kindsOf(ivs)
 	rowH := 14.0
 	if len(rm.labels) > 24 {
@@ -266,7 +258,7 @@ func timelineSVG(a axis, sp []span, ivs []interval, rm rowMap, maxBars int) (svg
 			w := math.Max(a.x(s.ret)-x0, 1)
 			y := rowsTop + float64(rm.row(s.proc))*rowH + 1
 			fmt.Fprintf(&b, `<rect class="op %s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
-				severityClass(severity(s)), x0, y, w, rowH-2, html.EscapeString(opTip(s)))
+				severityClass(severity(s)), x0, y, w, rowH-2, html.EscapeString(opTip(s, ops)))
 		}
 	} else {
 		// per pixel column of each row: how many operations of each outcome overlap it; drawn
@@ -316,31 +308,33 @@ func timelineSVG(a axis, sp []span, ivs []interval, rm rowMap, maxBars int) (svg
 	return b.String(), perColumn
 }
 
-func opTip(s *span) string {
+func opTip(s *span, ops []history.Op) string {
+	inv := &ops[s.inv]
 	var b strings.Builder
-	fmt.Fprintf(&b, "p%s %s", s.proc, s.f)
-	if s.key != "" {
-		b.WriteString(" " + s.key)
+	fmt.Fprintf(&b, "p%s %s", s.proc, inv.F)
+	if inv.Key != "" {
+		b.WriteString(" " + inv.Key)
 	}
-	if !s.in.IsNil() {
-		b.WriteString(" " + s.in.String())
+	if !inv.Value.IsNil() {
+		b.WriteString(" " + inv.Value.String())
 	}
 	if !s.done {
 		b.WriteString(" → never completed")
 	} else {
-		b.WriteString(" → " + string(s.typ))
-		if s.typ == history.OK && (s.f == history.FRead || !s.out.IsNil()) {
-			b.WriteString(" " + s.out.String())
+		c := &ops[s.comp]
+		b.WriteString(" → " + string(c.Type))
+		if c.Type == history.OK && (inv.F == history.FRead || !c.Value.IsNil()) {
+			b.WriteString(" " + c.Value.String())
 		}
 		b.WriteString(" in " + fmtDur(s.ret-s.call))
+		if c.Error != "" {
+			b.WriteString(" (" + c.Error + ")")
+		}
 	}
-	if s.node != "" {
-		b.WriteString(" via " + s.node)
+	if inv.Node != "" {
+		b.WriteString(" via " + inv.Node)
 	}
-	if s.err != "" {
-		b.WriteString(" (" + s.err + ")")
-	}
-	fmt.Fprintf(&b, " [index %d, t=%s]", s.index, fmtDur(s.call))
+	fmt.Fprintf(&b, " [index %d, t=%s]", inv.Index, fmtDur(s.call))
 	return b.String()
 }
 
@@ -356,7 +350,7 @@ func latencySVG(a axis, sp []span, ivs []interval, n int) string {
 	lat := make([][]float64, n)
 	for i := range sp {
 		s := &sp[i]
-		if s.done && s.typ == history.OK {
+		if s.done && s.sev == 1 {
 			b := bucketOf(a, s.ret, n)
 			lat[b] = append(lat[b], math.Max(float64(s.ret-s.call)/1e6, 0.001))
 		}

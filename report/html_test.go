@@ -242,7 +242,7 @@ func TestSpans(t *testing.T) {
 	sp, orphans := spans(ops, 20)
 	var got []string
 	for _, s := range sp {
-		got = append(got, fmt.Sprintf("p%d %d-%d %s %v", s.proc, s.call, s.ret, s.typ, s.done))
+		got = append(got, fmt.Sprintf("p%d %d-%d %s %v", s.proc, s.call, s.ret, severityClass(s.sev), s.done))
 	}
 	want := []string{"p0 1-3 ok true", "p1 2-4 info true", "p0 6-8 info false", "p0 8-9 fail true", "p3 10-20 info false"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -361,13 +361,22 @@ func TestLargeHistoryIsBounded(t *testing.T) {
 	t.Logf("120k ops: report.html is %d KiB", len(b)>>10)
 }
 
-func BenchmarkWriteHTML100k(b *testing.B) {
-	dir := bigRun(b, 100_000)
-	b.ResetTimer()
-	for range b.N {
-		if err := WriteHTML(dir); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkWriteHTML renders reports of generated runs; html-bytes is the report's size.
+func BenchmarkWriteHTML(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("ops=%d", n), func(b *testing.B) {
+			dir := bigRun(b, n)
+			b.ResetTimer()
+			for range b.N {
+				if err := WriteHTML(dir); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if st, err := os.Stat(filepath.Join(dir, HTMLFile)); err == nil {
+				b.ReportMetric(float64(st.Size()), "html-bytes")
+			}
+		})
 	}
 }
 
