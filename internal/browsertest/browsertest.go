@@ -49,12 +49,16 @@ func Find(t testing.TB) *Browser {
 }
 
 // args are the flags of every headless run: no GPU, no sandbox (CI runs as root in a
-// container), nothing fetched beyond the page itself.
+// container), and no traffic beyond loopback: background services are off and every other
+// request goes to a proxy that does not exist (Chromium never proxies loopback addresses), so
+// a page that needs the network fails to load what it needs.
 func (b *Browser) args(extra ...string) []string {
 	return append([]string{
 		"--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--no-default-browser-check",
 		"--disable-extensions", "--disable-background-networking", "--disable-component-update",
-		"--disable-sync", "--metrics-recording-only", "--disable-dev-shm-usage", "--hide-scrollbars",
+		"--disable-sync", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+		"--no-pings", "--metrics-recording-only", "--disable-dev-shm-usage", "--hide-scrollbars",
+		"--proxy-server=http://127.0.0.1:9",
 		"--user-data-dir=" + b.Profile,
 	}, extra...)
 }
