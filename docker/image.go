@@ -16,10 +16,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/rs/zerolog"
 )
@@ -135,7 +138,8 @@ func ImageTag(path string) (string, error) {
 // EnsureImage makes sure the image to run exists and returns its tag. With Config.Image set it
 // only checks that the image exists. Otherwise it builds the image of Config.Binary unless an
 // image with its tag exists (built is then false) or force is set (which also bypasses the
-// builder's cache).
+// builder's cache). After a build it removes faultline images older than a day that no container
+// uses, so images of ever-changing binaries do not pile up.
 func (r *Runtime) EnsureImage(ctx context.Context, force bool) (tag string, built bool, err error) {
 	r.imageMu.Lock()
 	defer r.imageMu.Unlock()
@@ -170,7 +174,33 @@ func (r *Runtime) EnsureImage(ctx context.Context, force bool) (tag string, buil
 	}
 	r.log.Info().Str("image", tag).Dur("took", time.Since(start)).Msg("built the faultline image")
 	r.image = tag
+	r.removeStaleImages(ctx, tag)
 	return tag, true, nil
+}
+
+// staleImageAge is how old a faultline image must be before a new build removes it.
+const staleImageAge = 24 * time.Hour
+
+// removeStaleImages removes faultline images other than keep that were built more than
+// staleImageAge ago and that no container uses (the engine refuses those), so that builds of
+// ever-changing binaries do not pile up. Failures are only logged: this is housekeeping.
+func (r *Runtime) removeStaleImages(ctx context.Context, keep string) {
+	imgs, err := r.cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelImage))})
+	if err != nil {
+		r.log.Debug().Err(err).Msg("listing faultline images to remove stale ones")
+		return
+	}
+	cutoff := time.Now().Add(-staleImageAge).Unix()
+	for _, im := range imgs {
+		if im.Created > cutoff || slices.Contains(im.RepoTags, keep) {
+			continue
+		}
+		if _, err := r.cli.ImageRemove(ctx, im.ID, image.RemoveOptions{PruneChildren: true}); err != nil {
+			r.log.Debug().Err(err).Str("image", im.ID).Msg("keeping a stale faultline image")
+			continue
+		}
+		r.log.Debug().Strs("tags", im.RepoTags).Msg("removed a stale faultline image")
+	}
 }
 
 // buildImage sends a tar context (Dockerfile, binary, empty data dir) to the engine's builder.
