@@ -39,4 +39,12 @@
 //
 // Clients reach a node at its bridge address when the engine is local, and at a port published
 // on the engine's host when DOCKER_HOST points elsewhere (Config.Publish).
+//
+// # Remote engines
+//
+// The client is configured from the environment (DOCKER_HOST, DOCKER_TLS_VERIFY,
+// DOCKER_CERT_PATH, DOCKER_API_VERSION): a unix:// or tcp:// engine works; ssh:// needs the docker
+// CLI's connection helper and is not supported. The image is built for the harness's own CPU
+// architecture, which must match the engine's. Everything else, including the rules and probes,
+// goes through the Engine API (exec, logs), so nothing but the API has to reach the engine.
 package docker
