@@ -67,6 +67,7 @@ type interval struct {
 	open       bool // never stopped in the history
 	instant    bool
 	label      string // "start-partition halves n1,n2 | n3,n4,n5"
+	detail     string // "halves n1,n2 | n3,n4,n5", or the node
 	stopLabel  string
 	err        string
 }
@@ -98,6 +99,13 @@ func faultKey(op *history.Op) (kind, key string, start, ok bool) {
 	return op.F, "", false, false
 }
 
+func opDetail(op *history.Op) string {
+	if op.Detail != "" {
+		return op.Detail
+	}
+	return op.Node
+}
+
 func opLabel(op *history.Op) string {
 	s := op.F
 	if op.Detail != "" {
@@ -120,17 +128,17 @@ func intervals(ops []history.Op, end int64) []interval {
 		kind, key, start, ok := faultKey(op)
 		switch {
 		case !ok:
-			out = append(out, interval{kind: kind, start: op.Time, end: op.Time, instant: true, label: opLabel(op), err: op.Error})
+			out = append(out, interval{kind: kind, start: op.Time, end: op.Time, instant: true, label: opLabel(op), detail: opDetail(op), err: op.Error})
 		case start:
 			if _, dup := open[key]; dup { // started again before a stop: keep the first
 				continue
 			}
 			open[key] = len(out)
-			out = append(out, interval{kind: kind, start: op.Time, end: end, open: true, label: opLabel(op), err: op.Error})
+			out = append(out, interval{kind: kind, start: op.Time, end: end, open: true, label: opLabel(op), detail: opDetail(op), err: op.Error})
 		default:
 			j, found := open[key]
 			if !found { // a stop with no start (a heal of nothing): show it as an instant
-				out = append(out, interval{kind: kind, start: op.Time, end: op.Time, instant: true, label: opLabel(op), err: op.Error})
+				out = append(out, interval{kind: kind, start: op.Time, end: op.Time, instant: true, label: opLabel(op), detail: opDetail(op), err: op.Error})
 				continue
 			}
 			delete(open, key)

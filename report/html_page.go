@@ -38,8 +38,9 @@ type checkerView struct {
 	Name, Verdict string
 	Decides       bool
 	Skipped       string
-	Explanation   []string
-	More          int
+	Explanation   []string // shown
+	Folded        []string // more lines, behind a disclosure
+	More          int      // lines left out (in results.json only)
 	Details       string
 }
 
@@ -129,6 +130,9 @@ func checkerOrder() []string {
 	return []string{"linearizable", "lost-updates", "lost-increments", "counter-bounds", "convergence", "staleness"}
 }
 
+// shownLines is how many explanation lines a checker shows before "more".
+const shownLines = 4
+
 func checkerViews(r *resultsDoc, maxLines int) []checkerView {
 	names := make([]string, 0, len(r.Checkers))
 	for n := range r.Checkers {
@@ -162,6 +166,9 @@ func checkerViews(r *resultsDoc, maxLines int) []checkerView {
 			v.More = len(v.Explanation) - maxLines
 			v.Explanation = v.Explanation[:maxLines]
 		}
+		if len(v.Explanation) > shownLines {
+			v.Explanation, v.Folded = v.Explanation[:shownLines], v.Explanation[shownLines:]
+		}
 		if len(c.Details) > 0 && string(c.Details) != "null" {
 			v.Details = indentJSON(c.Details)
 		}
@@ -192,7 +199,11 @@ func faultRows(d *runData) []faultRow {
 			if dur, err := time.ParseDuration(at); err == nil {
 				at = fmtDur(int64(dur))
 			}
-			out = append(out, faultRow{At: at, F: str(e, "f"), Node: str(e, "node"), Detail: str(e, "detail"), Took: str(e, "took"), Error: str(e, "error")})
+			took := str(e, "took")
+			if dur, err := time.ParseDuration(took); err == nil {
+				took = fmtDur(int64(dur))
+			}
+			out = append(out, faultRow{At: at, F: str(e, "f"), Node: str(e, "node"), Detail: str(e, "detail"), Took: took, Error: str(e, "error")})
 		}
 		return out
 	}

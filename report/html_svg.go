@@ -88,6 +88,50 @@ func shade(b *strings.Builder, a axis, ivs []interval, top, bottom float64) {
 	}
 }
 
+// subLanes assigns each interval a sub-lane of its kind's lane so that bars (with a little
+// room for their text) do not overlap; at most 4 sub-lanes a kind, the last one takes the rest.
+// It returns the sub-lane of each interval and the number of sub-lanes of each kind.
+func subLanes(a axis, ivs []interval) ([]int, map[string]int) {
+	const maxSubs = 4
+	sub := make([]int, len(ivs))
+	ends := map[string][]float64{}
+	for i, iv := range ivs {
+		x0, x1 := a.x(iv.start), math.Max(a.x(iv.end), a.x(iv.start)+2)+1
+		e := ends[iv.kind]
+		j := 0
+		for j < len(e) && e[j] > x0 {
+			j++
+		}
+		if j == maxSubs {
+			j = maxSubs - 1
+		}
+		if j == len(e) {
+			e = append(e, 0)
+		}
+		e[j] = math.Max(e[j], x1)
+		ends[iv.kind] = e
+		sub[i] = j
+	}
+	n := map[string]int{}
+	for k, e := range ends {
+		n[k] = len(e)
+	}
+	return sub, n
+}
+
+// fitText returns s cut to fit width pixels (about 6 px a character), "" if nothing useful fits.
+func fitText(s string, width float64) string {
+	n := int(width / 6)
+	r := []rune(s)
+	switch {
+	case n < 3 || len(r) == 0:
+		return ""
+	case len(r) <= n:
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
 // cssName maps a fault kind to a CSS class suffix: the known kinds, else "other".
 func cssName(kind string) string {
 	for _, k := range nemesisKinds() {
@@ -199,21 +243,26 @@ func timelineSVG(a axis, ops []history.Op, sp []span, ivs []interval, rm rowMap,
 	if len(rm.labels) > 24 {
 		rowH = 9
 	}
+	// fault lanes: one per kind, split into sub-lanes where its intervals overlap (two nodes
+	// killed at once)
 	lanesTop := 4.0
-	rowsTop := lanesTop + float64(len(kinds))*laneHeight + 6
+	sub, subs := subLanes(a, ivs)
+	laneTop := map[string]float64{}
+	y := lanesTop
+	for _, k := range kinds {
+		laneTop[k] = y
+		y += float64(subs[k]) * laneHeight
+	}
+	rowsTop := y + 6
 	rowsBottom := rowsTop + float64(len(rm.labels))*rowH
 	height := rowsBottom + axisHeight + 4
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 %d %.0f" width="%d" height="%.0f">`, svgWidth, height, svgWidth, height)
-	// fault lanes
-	lane := map[string]int{}
-	for i, k := range kinds {
-		lane[k] = i
-		y := lanesTop + float64(i)*laneHeight
-		fmt.Fprintf(&b, `<text class="label" x="%d" y="%.1f" text-anchor="end">%s</text>`, plotLeft-6, y+laneHeight-4, html.EscapeString(k))
+	for _, k := range kinds {
+		fmt.Fprintf(&b, `<text class="label" x="%d" y="%.1f" text-anchor="end">%s</text>`, plotLeft-6, laneTop[k]+laneHeight-4, html.EscapeString(k))
 	}
-	for _, iv := range ivs {
-		y := lanesTop + float64(lane[iv.kind])*laneHeight + 1
+	for i, iv := range ivs {
+		y := laneTop[iv.kind] + float64(sub[i])*laneHeight + 1
 		x0 := a.x(iv.start)
 		tip := iv.label + " at " + fmtDur(iv.start)
 		switch {
@@ -234,8 +283,12 @@ func timelineSVG(a axis, ops []history.Op, sp []span, ivs []interval, rm rowMap,
 		if iv.err != "" {
 			cls += " failed"
 		}
-		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%d"><title>%s</title></rect>`,
-			cls, x0, y, w, laneHeight-2, html.EscapeString(tip))
+		fmt.Fprintf(&b, `<g><title>%s</title><rect class="%s" x="%.1f" y="%.1f" width="%.1f" height="%d"/>`,
+			html.EscapeString(tip), cls, x0, y, w, laneHeight-2)
+		if text := fitText(iv.detail, w-6); text != "" {
+			fmt.Fprintf(&b, `<text class="lanetext" x="%.1f" y="%.1f">%s</text>`, x0+3, y+laneHeight-5, html.EscapeString(text))
+		}
+		b.WriteString(`</g>`)
 	}
 	// process rows
 	for i, l := range rm.labels {

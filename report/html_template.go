@@ -38,6 +38,7 @@ svg .stripe{fill:#f3f5f7}
 .nm-delay{fill:#8d6e63;stroke:#8d6e63;background:#8d6e63}.nm-loss{fill:#d81b60;stroke:#d81b60;background:#d81b60}
 .nm-other{fill:#9e9e9e;stroke:#9e9e9e;background:#9e9e9e}
 .lane{stroke:none}
+svg text.lanetext{fill:#fff;font-size:10px;pointer-events:none}
 `
 
 // pageTemplate is the run report.
@@ -66,7 +67,8 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"
 {{if .Checkers}}<table class="checkers">
 <tr><th>checker</th><th>verdict</th><th>decides</th><th>explanation</th></tr>
 {{range .Checkers}}<tr class="checker" data-checker="{{.Name}}"><td>{{.Name}}</td><td><span class="badge {{verdictClass .Verdict}}">{{.Verdict}}</span></td><td>{{if .Decides}}yes{{else}}no{{end}}</td>
-<td>{{with .Skipped}}<i>skipped: {{.}}</i>{{end}}<ul class="expl">{{range .Explanation}}<li>{{.}}</li>{{end}}{{if .More}}<li><i>… {{.More}} more lines in results.json</i></li>{{end}}</ul>
+<td>{{with .Skipped}}<i>skipped: {{.}}</i>{{end}}<ul class="expl">{{range .Explanation}}<li>{{.}}</li>{{end}}</ul>
+{{with .Folded}}<details><summary>{{len .}} more lines</summary><ul class="expl">{{range .}}<li>{{.}}</li>{{end}}</ul></details>{{end}}{{if .More}}<p><i>… {{.More}} more lines in results.json</i></p>{{end}}
 {{with .Details}}<details><summary>details</summary><pre>{{.}}</pre></details>{{end}}</td></tr>
 {{end}}</table>{{else}}<p>No results.json: the run was not checked (interrupted?). <code>faultline check</code> on this folder writes one.</p>{{end}}
 {{with .ResultWarnings}}<ul class="expl">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}

@@ -405,3 +405,40 @@ func TestStackHeights(t *testing.T) {
 		}
 	}
 }
+
+func TestSubLanes(t *testing.T) {
+	a := axis{0, 1000}
+	ivs := []interval{
+		{kind: "kill", start: 100, end: 300}, // n1
+		{kind: "kill", start: 100, end: 300}, // n2 at the same time: a second sub-lane
+		{kind: "kill", start: 400, end: 500}, // after both: back to the first
+		{kind: "partition", start: 0, end: 1000},
+		{kind: "pause", start: 10, end: 20}, {kind: "pause", start: 10, end: 20}, {kind: "pause", start: 10, end: 20},
+		{kind: "pause", start: 10, end: 20}, {kind: "pause", start: 10, end: 20}, // 5 at once: capped at 4 sub-lanes
+	}
+	sub, n := subLanes(a, ivs)
+	if got, want := fmt.Sprint(sub), "[0 1 0 0 0 1 2 3 3]"; got != want {
+		t.Errorf("sub-lanes: got %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(n), "map[kill:2 partition:1 pause:4]"; got != want {
+		t.Errorf("sub-lanes per kind: got %s, want %s", got, want)
+	}
+}
+
+func TestFitText(t *testing.T) {
+	tests := []struct {
+		s     string
+		width float64
+		want  string
+	}{
+		{"halves n1,n2 | n3", 200, "halves n1,n2 | n3"},
+		{"halves n1,n2 | n3", 60, "halves n1…"},
+		{"n3", 12, ""},
+		{"", 100, ""},
+	}
+	for _, tc := range tests {
+		if got := fitText(tc.s, tc.width); got != tc.want {
+			t.Errorf("fitText(%q, %g): got %q, want %q", tc.s, tc.width, got, tc.want)
+		}
+	}
+}
