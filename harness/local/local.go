@@ -316,7 +316,33 @@ func (r *Runtime) Pause(ctx context.Context, id string) error {
 		return fmt.Errorf("local: pause %s: %w", id, err)
 	}
 	n.paused = true
-	return nil
+	// The signal is asynchronous: return once the kernel reports the process stopped, so a
+	// paused node really is frozen when Pause returns.
+	return waitStopped(ctx, n.cmd.Process.Pid)
+}
+
+// waitStopped polls /proc/<pid>/stat until the process state is T (stopped), bounded.
+func waitStopped(ctx context.Context, pid int) error {
+	path := fmt.Sprintf("/proc/%d/stat", pid)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil // no procfs (or the process is gone): nothing to wait for
+		}
+		// The state follows the command name in parentheses: "pid (comm) S ...".
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) && (b[i+2] == 'T' || b[i+2] == 't') {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("local: pause: pid %d not stopped after 2s", pid)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 // Resume continues a paused node with SIGCONT.
