@@ -73,6 +73,7 @@ func newApp(env *appEnv) *cli.App {
 			compareCommand(env),
 			replayCommand(env),
 			suiteCommand(env),
+			shrinkCommand(env),
 			containerCommand(env),
 			serveCommand(env),
 		},
