@@ -36,6 +36,9 @@ func checkCommand(env *appEnv) *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "where to write the visualization and results.json (default: the run folder; none for a file)"},
 		},
 		Action: func(c *cli.Context) error {
+			if err, ok := trailingFlags(c, env); ok { // `faultline check RUN --model kv`
+				return err
+			}
 			if c.NArg() != 1 {
 				return cli.Exit("faultline check: want exactly one PATH (a run folder or a history file)", exitCannotRun)
 			}

@@ -115,3 +115,30 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestRecheckFlagsAfterPath re-checks a saved run with another model, flags after the path as
+// users type them (`faultline check RUN --model kv`).
+func TestRecheckFlagsAfterPath(t *testing.T) {
+	dir := filepath.Join("..", "..", "results", "examples", "lww-w1r1-stale-read")
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{dir, "--model", "kv", "--timeout", "5s", "--out", t.TempDir()}, exitInvalid, "model kv"},
+		{[]string{dir, "--model", "register", "--out", t.TempDir()}, exitInvalid, "model register"},
+		{[]string{dir, "--model", "queue"}, exitCannotRun, `model "queue"`},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args[1:3], " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			env := &appEnv{stdout: &out, stderr: &errOut}
+			if code := runMain(env, append([]string{"faultline", "check"}, tc.args...)); code != tc.code {
+				t.Errorf("exit code: got %d, want %d\n%s%s", code, tc.code, out.String(), errOut.String())
+			}
+			if !strings.Contains(out.String()+errOut.String(), tc.want) {
+				t.Errorf("output: want %q in\n%s%s", tc.want, out.String(), errOut.String())
+			}
+		})
+	}
+}
