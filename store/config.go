@@ -28,6 +28,7 @@ type Config struct {
 	SloppyQuorum   bool          // hinted writes on fallback nodes count toward W; reads use the first N reachable nodes
 
 	Fsync          string        // "always" (an acked replica write is on disk) or "never"
+	CommitLinger   time.Duration // under load, how long a commit waits for more writes to share it; 0 = never
 	AdminToken     string        // bearer token of /admin/...; "" = admin API off
 	RequestTimeout time.Duration // coordinator deadline for one client request
 	HintInterval   time.Duration // how often hints are offered to their targets
@@ -52,6 +53,7 @@ func DefaultConfig() Config {
 		HintedHandoff:  true,
 		SloppyQuorum:   false, // it breaks the quorum intersection abd relies on
 		Fsync:          "always",
+		CommitLinger:   time.Millisecond, // only when the previous commit was shared
 		RequestTimeout: time.Second,
 		HintInterval:   250 * time.Millisecond,
 		VNodes:         64,
@@ -134,6 +136,9 @@ func (c Config) Validate() error {
 	}
 	if c.Fsync != "always" && c.Fsync != "never" {
 		return fmt.Errorf("store: Fsync %q: want always or never", c.Fsync)
+	}
+	if c.CommitLinger < 0 || c.CommitLinger > time.Second {
+		return fmt.Errorf("store: CommitLinger (%s) must be in 0..1s", c.CommitLinger)
 	}
 	if c.AntiEntropy < 0 {
 		return fmt.Errorf("store: AntiEntropy (%s) must be >= 0 (0 = off)", c.AntiEntropy)

@@ -123,12 +123,9 @@ func (l *Leaderless) recordsIn(leaves []int, peer string) (map[string]Record, er
 		want[x] = true
 	}
 	out := map[string]Record{}
-	err := l.db.forEach(func(key string, r Record) error {
-		if want[LeafOf(key)] && l.ring.IsReplica(key, l.n, peer) {
-			out[key] = r
-		}
-		return nil
-	})
+	err := l.db.forEachWhere(
+		func(key string) bool { return want[LeafOf(key)] && l.ring.IsReplica(key, l.n, peer) },
+		func(key string, r Record) error { out[key] = r; return nil })
 	return out, err
 }
 

@@ -76,18 +76,17 @@ func newLeaderless(cfg Config, db *storage, tr *transport, clock *Clock, stats *
 			l.trees[p] = &Merkle{}
 		}
 	}
-	err := db.forEach(func(key string, r Record) error {
-		l.updateTrees(key, Record{}, r)
-		return nil
-	})
+	err := db.forEachDigest(func(key string, d uint64) { l.updateTrees(key, 0, d) })
 	if err != nil {
 		return nil, fmt.Errorf("store: building Merkle trees: %w", err)
 	}
 	return l, nil
 }
 
-func (l *Leaderless) updateTrees(key string, old, cur Record) {
-	if old.Equal(cur) {
+// updateTrees moves key's contribution in the trees of its co-replicas from the old digest to
+// the new one (0 = absent).
+func (l *Leaderless) updateTrees(key string, old, cur uint64) {
+	if old == cur {
 		return
 	}
 	pref := l.ring.PrefList(key, l.n)
@@ -95,7 +94,7 @@ func (l *Leaderless) updateTrees(key string, old, cur Record) {
 	defer l.treeMu.Unlock()
 	for _, p := range pref {
 		if t, ok := l.trees[p]; ok {
-			t.Update(key, old, cur)
+			t.UpdateDigests(key, old, cur)
 		}
 	}
 }
@@ -135,7 +134,7 @@ func (l *Leaderless) call(ctx context.Context, peer, path string, in, out any) e
 
 // applyLocal merges rec into this node's replica of key.
 func (l *Leaderless) applyLocal(key string, rec Record) (changed bool, err error) {
-	old, cur, err := l.db.merge(key, rec)
+	res, err := l.db.merge(key, rec)
 	if err != nil {
 		var ke kindError
 		if errors.As(err, &ke) {
@@ -144,15 +143,15 @@ func (l *Leaderless) applyLocal(key string, rec Record) (changed bool, err error
 		return false, err
 	}
 	l.stats.Inc("replica_write")
-	if !old.Equal(cur) {
-		l.stats.Inc("replica_write_changed")
-		if rec.Kind != KindRegister && !old.Empty() {
-			l.stats.Inc("crdt_merge")
-		}
-		l.updateTrees(key, old, cur)
-		return true, nil
+	if !res.Changed {
+		return false, nil
 	}
-	return false, nil
+	l.stats.Inc("replica_write_changed")
+	if rec.Kind != KindRegister && res.OldDigest != 0 {
+		l.stats.Inc("crdt_merge")
+	}
+	l.updateTrees(key, res.OldDigest, res.NewDigest)
+	return true, nil
 }
 
 // readLocal is this node's replica of key, merged with any hints it holds for it.

@@ -18,11 +18,13 @@ func LeafOf(key string) int { return int(hash64("leaf:"+key) % MerkleLeaves) }
 
 // keyHash is a key's contribution to its leaf: the leaf hash is the XOR of its keys' hashes, so
 // a write updates it in O(1).
-func keyHash(key string, r Record) uint64 {
+func keyHash(key string, r Record) uint64 { return keyHashDigest(key, r.Digest()) }
+
+func keyHashDigest(key string, digest uint64) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(key))
 	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], r.Digest())
+	binary.LittleEndian.PutUint64(b[:], digest)
 	h.Write(b[:])
 	return hash64(string(h.Sum(nil)))
 }
@@ -35,12 +37,24 @@ type Merkle struct {
 
 // Update replaces key's contribution: old is its previous record (zero if absent), cur its new.
 func (m *Merkle) Update(key string, old, cur Record) {
-	l := LeafOf(key)
+	var od, cd uint64
 	if !old.Empty() {
-		m.Leaves[l] ^= keyHash(key, old)
+		od = old.Digest()
 	}
 	if !cur.Empty() {
-		m.Leaves[l] ^= keyHash(key, cur)
+		cd = cur.Digest()
+	}
+	m.UpdateDigests(key, od, cd)
+}
+
+// UpdateDigests is Update given the records' digests (0 = absent).
+func (m *Merkle) UpdateDigests(key string, old, cur uint64) {
+	l := LeafOf(key)
+	if old != 0 {
+		m.Leaves[l] ^= keyHashDigest(key, old)
+	}
+	if cur != 0 {
+		m.Leaves[l] ^= keyHashDigest(key, cur)
 	}
 }
 

@@ -91,7 +91,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 	for _, s := range statNames {
 		n.stats.counter(s)
 	}
-	db, err := openStorage(cfg.DataDir, cfg.Fsync, cfg.Consistency)
+	db, err := openStorage(cfg.DataDir, cfg.Fsync, cfg.Consistency, cfg.CommitLinger)
 	if err != nil {
 		return nil, err
 	}
@@ -552,6 +552,8 @@ func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
 	for k, v := range n.stats.Snapshot() {
 		out[k] = v
 	}
+	out["storage_commits"] = n.db.commits.Load()
+	out["storage_commit_writes"] = n.db.committed.Load()
 	out["node"] = n.cfg.ID
 	out["mode"] = n.cfg.Mode
 	out["consistency"] = n.cfg.Consistency

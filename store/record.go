@@ -309,6 +309,11 @@ func (r Record) CounterValue() int64 {
 // Digest is a hash of the canonical encoding: equal records have equal digests.
 func (r Record) Digest() uint64 {
 	b, _ := json.Marshal(r) // maps encode sorted; slices are canonical after normalized
+	return digestBytes(b)
+}
+
+// digestBytes is Digest of a record's stored encoding (storage keeps json.Marshal output).
+func digestBytes(b []byte) uint64 {
 	h := fnv.New64a()
 	h.Write(b)
 	return h.Sum64()

@@ -7,16 +7,22 @@ import (
 
 // Stats counts every mechanism of the node. Names are the keys of GET /admin/stats.
 type Stats struct {
-	mu sync.Mutex
+	mu sync.RWMutex
 	c  map[string]*atomic.Int64
 }
 
 func newStats() *Stats { return &Stats{c: map[string]*atomic.Int64{}} }
 
 func (s *Stats) counter(name string) *atomic.Int64 {
+	s.mu.RLock()
+	c, ok := s.c[name]
+	s.mu.RUnlock()
+	if ok {
+		return c
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.c[name]
+	c, ok = s.c[name]
 	if !ok {
 		c = new(atomic.Int64)
 		s.c[name] = c
@@ -53,5 +59,5 @@ var statNames = []string{
 	"abd_query", "abd_write_back",
 	"hint_stored", "hint_delivered", "hint_sloppy_ack", "hint_local", "replica_suspected_skip",
 	"ae_round", "ae_divergent_leaves", "ae_keys_sent", "ae_keys_received", "ae_keys_repaired",
-	"fault_drop_out", "fault_drop_in", "fault_loss", "fault_delay",
+	"fault_drop_out", "fault_drop_in", "fault_loss", "fault_delay", "hint_pending",
 }
