@@ -1,12 +1,16 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/faultline/faultline/history"
 )
 
 // page is what the report template shows.
@@ -22,6 +26,7 @@ type page struct {
 	Latency                 template.HTML
 	Throughput              template.HTML
 	PerColumn               bool
+	Anomalies               int // operations outlined as evidence
 	Folded                  int
 	Kinds                   []string
 	Faults                  []faultRow
@@ -100,7 +105,12 @@ func buildPage(d *runData, opt HTMLOptions) *page {
 	a := axis{0, end}
 	rm := newRowMap(sp, opt.MaxRows, cfg.Concurrency)
 	p.Folded = rm.fold
-	svg, perColumn := timelineSVG(a, d.ops, sp, ivs, rm, opt.MaxBars)
+	var marks []anomaly
+	if d.results != nil {
+		marks = anomalies(d.results, maxMarks)
+	}
+	p.Anomalies = len(marks)
+	svg, perColumn := timelineSVG(a, d.ops, sp, ivs, marks, rm, opt.MaxBars)
 	p.Timeline, p.PerColumn = template.HTML(svg), perColumn
 	p.Latency = template.HTML(latencySVG(a, sp, ivs, opt.Buckets))
 	p.Throughput = template.HTML(throughputSVG(a, sp, ivs, opt.Buckets))
@@ -125,6 +135,112 @@ func buildPage(d *runData, opt HTMLOptions) *page {
 	return p
 }
 
+// maxMarks caps the operations outlined as evidence in the timeline.
+const maxMarks = 50
+
+// anomaly is an operation an invalid checker names in its details as evidence (an OpRef
+// in checker's terms: process, f, key, index, call, return).
+type anomaly struct {
+	checker, key, f, output string
+	process                 history.Process
+	index, call, ret        int64
+}
+
+func (m anomaly) tip() string {
+	s := fmt.Sprintf("%s: p%s %s", m.checker, m.process, m.f)
+	if m.key != "" {
+		s += " " + m.key
+	}
+	if m.output != "" {
+		s += " -> " + m.output
+	}
+	return s + fmt.Sprintf(" [index %d, t=%s]", m.index, fmtDur(m.call))
+}
+
+// anomalies collects, from the invalid checkers' details, the objects that name an operation
+// (with "process", "index" and "call"), at most max of them.
+func anomalies(r *resultsDoc, max int) []anomaly {
+	var out []anomaly
+	for _, name := range sortedCheckers(r) {
+		c := r.Checkers[name]
+		if c == nil || verdictOf(c.Valid) != "invalid" || len(c.Details) == 0 {
+			continue
+		}
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(c.Details))
+		dec.UseNumber()
+		if dec.Decode(&v) != nil {
+			continue
+		}
+		var walk func(v any)
+		walk = func(v any) {
+			if len(out) >= max {
+				return
+			}
+			switch t := v.(type) {
+			case map[string]any:
+				if m, ok := opRef(name, t); ok {
+					out = append(out, m)
+					return
+				}
+				keys := make([]string, 0, len(t))
+				for k := range t {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					walk(t[k])
+				}
+			case []any:
+				for _, x := range t {
+					walk(x)
+				}
+			}
+		}
+		walk(v)
+	}
+	return out
+}
+
+func opRef(checker string, m map[string]any) (anomaly, bool) {
+	num := func(k string) (int64, bool) {
+		n, ok := m[k].(json.Number)
+		if !ok {
+			return 0, false
+		}
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	index, ok1 := num("index")
+	call, ok2 := num("call")
+	if !ok1 || !ok2 {
+		return anomaly{}, false
+	}
+	var proc history.Process
+	switch t := m["process"].(type) {
+	case string:
+		if err := proc.UnmarshalJSON([]byte(strconv.Quote(t))); err != nil { // "nemesis"
+			n, err := strconv.Atoi(t)
+			if err != nil || n < 0 {
+				return anomaly{}, false
+			}
+			proc = history.Process(n)
+		}
+	case json.Number:
+		n, err := t.Int64()
+		if err != nil || n < 0 {
+			return anomaly{}, false
+		}
+		proc = history.Process(n)
+	default:
+		return anomaly{}, false
+	}
+	ret, _ := num("return")
+	return anomaly{checker: checker, key: str("key"), f: str("f"), output: str("output"),
+		process: proc, index: index, call: call, ret: ret}, true
+}
+
 // checkerOrder is the report order of the checkers results.json may hold.
 func checkerOrder() []string {
 	return []string{"linearizable", "lost-updates", "lost-increments", "counter-bounds", "convergence", "staleness"}
@@ -133,7 +249,8 @@ func checkerOrder() []string {
 // shownLines is how many explanation lines a checker shows before "more".
 const shownLines = 4
 
-func checkerViews(r *resultsDoc, maxLines int) []checkerView {
+// sortedCheckers returns the checker names of r in report order.
+func sortedCheckers(r *resultsDoc) []string {
 	names := make([]string, 0, len(r.Checkers))
 	for n := range r.Checkers {
 		names = append(names, n)
@@ -152,8 +269,12 @@ func checkerViews(r *resultsDoc, maxLines int) []checkerView {
 		}
 		return names[i] < names[j]
 	})
+	return names
+}
+
+func checkerViews(r *resultsDoc, maxLines int) []checkerView {
 	var out []checkerView
-	for _, n := range names {
+	for _, n := range sortedCheckers(r) {
 		c := r.Checkers[n]
 		if c == nil {
 			continue

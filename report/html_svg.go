@@ -156,6 +156,18 @@ func (m rowMap) row(p history.Process) int {
 	return m.rows[p]
 }
 
+// lookup is row for a process that may have no row.
+func (m rowMap) lookup(p history.Process) (int, bool) {
+	if p < 0 {
+		return 0, false
+	}
+	if m.fold > 0 {
+		return int(p) % m.fold, true
+	}
+	r, ok := m.rows[p]
+	return r, ok
+}
+
 func newRowMap(sp []span, maxRows, concurrency int) rowMap {
 	set := map[history.Process]bool{}
 	for i := range sp {
@@ -237,7 +249,7 @@ func severityClass(sev uint8) string {
 }
 
 // timelineSVG draws the fault lanes and one row per client process.
-func timelineSVG(a axis, ops []history.Op, sp []span, ivs []interval, rm rowMap, maxBars int) (svg string, perColumn bool) {
+func timelineSVG(a axis, ops []history.Op, sp []span, ivs []interval, marks []anomaly, rm rowMap, maxBars int) (svg string, perColumn bool) {
 	kinds := kindsOf(ivs)
 	rowH := 14.0
 	if len(rm.labels) > 24 {
@@ -356,6 +368,22 @@ func timelineSVG(a axis, ops []history.Op, sp []span, ivs []interval, rm rowMap,
 				c = e
 			}
 		}
+	}
+	// the operations checkers name as evidence, outlined on top
+	for _, m := range marks {
+		r, ok := rm.lookup(m.process)
+		if !ok {
+			continue
+		}
+		y := rowsTop + float64(r)*rowH
+		ret := m.ret
+		if ret <= m.call {
+			ret = a.t1
+		}
+		x0 := a.x(m.call)
+		w := math.Max(a.x(ret)-x0, 3)
+		fmt.Fprintf(&b, `<rect class="anomaly" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
+			x0-1, y, w+2, rowH, html.EscapeString(m.tip()))
 	}
 	b.WriteString(`</svg>`)
 	return b.String(), perColumn

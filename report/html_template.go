@@ -38,6 +38,7 @@ svg .stripe{fill:#f3f5f7}
 .nm-delay{fill:#8d6e63;stroke:#8d6e63;background:#8d6e63}.nm-loss{fill:#d81b60;stroke:#d81b60;background:#d81b60}
 .nm-other{fill:#9e9e9e;stroke:#9e9e9e;background:#9e9e9e}
 .lane{stroke:none}
+.anomaly{fill:none;stroke:#b71c1c;stroke-width:2}.anomaly-sw{border:2px solid #b71c1c;width:9px;height:9px}
 svg text.lanetext{fill:#fff;font-size:10px;pointer-events:none}
 `
 
@@ -76,7 +77,7 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"
 
 <h2 id="timeline">Timeline</h2>
 <div class="legend"><span><i class="sw ok"></i>ok</span><span><i class="sw fail"></i>fail</span><span><i class="sw info"></i>info (indeterminate or never completed)</span>
-{{range .Kinds}}<span><i class="sw nm-{{cssName .}}"></i>{{.}}</span>{{end}}</div>
+{{range .Kinds}}<span><i class="sw nm-{{cssName .}}"></i>{{.}}</span>{{end}}{{if .Anomalies}}<span><i class="sw anomaly-sw"></i>evidence of an invalid verdict ({{.Anomalies}} operations named by the checkers)</span>{{end}}</div>
 <p class="sub">One row per client process; bars run from invocation to completion. Fault intervals are shaded (start to stop; a dashed outline: never stopped in the history).
 {{if .PerColumn}} This history is large: each pixel column of a row stacks the outcomes of the operations in it in proportion (ok at the bottom, then fail, then info), each present outcome at least one pixel high.{{else}} Hover a bar for the operation.{{end}}
 {{if .Folded}} Processes are folded into {{.Folded}} rows by process number mod {{.Folded}}.{{end}}</p>

@@ -84,6 +84,8 @@ func TestWriteHTML(t *testing.T) {
 				`restart n2: port busy`,             // nemesis.json's error
 				`<a href="nodes/n1.log">nodes/n1.log</a>`,
 				`halves n1 | n2,n3`,
+				`<title>linearizable: p3 read k1 -&gt; 1 [index 12, t=2.10s]</title>`, // the evidence
+				"evidence of an invalid verdict (1 operations named by the checkers)",
 			},
 			bars: map[string]int{"ok": 5, "fail": 1, "info": 2},
 		},
@@ -93,7 +95,7 @@ func TestWriteHTML(t *testing.T) {
 			counts:   map[string]int{"n-ops": 2, "n-ok": 2, "n-nemesis": 0},
 			checkers: map[string]string{"lost-updates": "valid", "convergence": "valid"},
 			contains: []string{"No faults were injected.", "No stats.json."},
-			absent:   []string{"linearizability.html", "Incomplete run folder"},
+			absent:   []string{"linearizability.html", "Incomplete run folder", `class="anomaly"`},
 			bars:     map[string]int{"ok": 2},
 		},
 		{
@@ -440,5 +442,28 @@ func TestFitText(t *testing.T) {
 		if got := fitText(tc.s, tc.width); got != tc.want {
 			t.Errorf("fitText(%q, %g): got %q, want %q", tc.s, tc.width, got, tc.want)
 		}
+	}
+}
+
+func TestAnomalies(t *testing.T) {
+	r := &resultsDoc{Checkers: map[string]*checkerDoc{
+		"linearizable": {Valid: []byte("false"), Details: []byte(`{"failures":[
+			{"key":"k1","op":{"process":"3","f":"read","key":"k1","output":"1","index":12,"call":5,"return":9}},
+			{"key":"k2","op":{"process":"x","index":1,"call":1}},
+			{"key":"k3","op":{"process":4,"f":"write","index":20,"call":7}}]}`)},
+		"lost-updates": {Valid: []byte("false"), Details: []byte(`{"lost":[{"process":"nemesis","index":2,"call":3}]}`)},
+		"convergence":  {Valid: []byte("true"), Details: []byte(`{"op":{"process":"1","index":2,"call":3}}`)}, // valid: no evidence
+		"staleness":    {Valid: []byte("false"), Details: []byte(`not json`)},
+	}}
+	var got []string
+	for _, m := range anomalies(r, 10) {
+		got = append(got, fmt.Sprintf("%s p%s %d %d-%d", m.checker, m.process, m.index, m.call, m.ret))
+	}
+	want := []string{"linearizable p3 12 5-9", "linearizable p4 20 7-0", "lost-updates pnemesis 2 3-0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if n := len(anomalies(r, 1)); n != 1 {
+		t.Errorf("capped at 1: got %d", n)
 	}
 }
