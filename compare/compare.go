@@ -112,16 +112,16 @@ func nemesisName(n []string) string {
 	return strings.Join(n, "+")
 }
 
-// Quorum classifies the cell: "strict" when every read quorum meets every write quorum
-// (W+R>N, no sloppy quorum), "sloppy" when hinted writes may count toward W, else "partial".
+// Quorum classifies the cell: "partial" when a read quorum can miss a write quorum (W+R<=N),
+// "sloppy" when they would intersect but hinted writes may count toward W, else "strict".
 func (c Cell) Quorum() string {
 	switch {
+	case c.W+c.R <= c.N:
+		return "partial"
 	case c.SloppyQuorum:
 		return "sloppy"
-	case c.W+c.R > c.N:
-		return "strict"
 	}
-	return "partial"
+	return "strict"
 }
 
 // Apply returns base with the cell's settings and the given seed.

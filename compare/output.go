@@ -60,7 +60,7 @@ func (t *Table) legend() string {
 	return fmt.Sprintf("%s workload, %d nodes, %s per run, seeds %s (every cell ran the same seeds, so the same fault schedule).\n"+
 		"stale reads: share of ok reads behind an acknowledged write (staleness checker). PBS: C(N-W,R)/C(N,R), the chance a\n"+
 		"read quorum misses the latest write (Bailis et al., VLDB 2012); vs PBS: beat = below it, matched = within two standard errors.\n"+
-		"quorum: strict = W+R>N, partial = W+R<=N, sloppy = hinted writes count toward W. lost acked: acknowledged adds/increments lost.\n",
+		"quorum: strict = W+R>N, partial = W+R<=N, sloppy = W+R>N but hinted writes count toward W. lost acked: acknowledged adds/increments lost.\n",
 		t.Workload, t.Nodes, t.Time, strings.Join(seeds, ","))
 }
 
@@ -184,7 +184,20 @@ type chartTick struct {
 	Label string
 }
 
+// availBar is one cell's ok/fail/info shares as a stacked bar.
+type availBar struct {
+	X, W                float64
+	OKY, OKH            float64
+	FailY, FailH        float64
+	InfoY, InfoH        float64
+	Label, OK, Fail, In string
+}
+
 type chartData struct {
+	Avail         []availBar
+	AvailTop      float64
+	AvailAxisY    float64
+	AvailHeight   float64
 	Title         string
 	Header        []string
 	Rows          [][]string
@@ -199,7 +212,7 @@ type chartData struct {
 // cell's measured stale-read rate beside its PBS prediction, with a dot coloured by how many
 // runs were valid (green all, red none, amber some), then the table.
 func (t *Table) WriteHTML(w io.Writer) error {
-	const plotTop, plotH, left, slot = 30.0, 220.0, 50.0, 64.0
+	const plotTop, plotH, left, slot = 30.0, 220.0, 130.0, 64.0
 	axisY := plotTop + plotH
 	d := chartData{
 		Title:  fmt.Sprintf("faultline compare: %s workload, %d nodes", t.Workload, t.Nodes),
@@ -251,7 +264,19 @@ func (t *Table) WriteHTML(w io.Writer) error {
 			b.DotColor = "#e69b00"
 		}
 		d.Bars = append(d.Bars, b)
+		ok, fail, info := r.Shares()
+		if math.IsNaN(ok) {
+			ok, fail, info = 0, 0, 0
+		}
+		const ah = 120.0
+		a := availBar{X: x + 12, W: slot - 24, Label: r.Label(), OK: pct(ok), Fail: pct(fail), In: pct(info)}
+		a.OKH, a.FailH, a.InfoH = ah*ok, ah*fail, ah*info
+		a.OKY = 20 + ah - a.OKH
+		a.FailY = a.OKY - a.FailH
+		a.InfoY = a.FailY - a.InfoH
+		d.Avail = append(d.Avail, a)
 	}
+	d.AvailTop, d.AvailAxisY, d.AvailHeight = 20, 140, 160
 	tmpl, err := template.New("compare").Parse(htmlTemplate)
 	if err != nil {
 		return fmt.Errorf("compare: html template: %w", err)
@@ -270,11 +295,13 @@ table{border-collapse:collapse;font-size:13px;margin:16px 0}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
 th{background:#f3f3f3}
+td:first-child{white-space:nowrap}
 .legend{font-size:12px;color:#555;margin:2px 0}
 .key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 14px;vertical-align:middle}
 svg text{font-size:11px;fill:#333}
 </style></head><body>
 <h1>{{.Title}}</h1>
+<h2>Stale reads against the PBS prediction</h2>
 <p class="key"><span style="background:#3b6fb6"></span>measured stale-read rate<span style="background:#b9b9b9"></span>PBS prediction<span style="background:#2a9d4b;border-radius:6px"></span>all runs valid<span style="background:#e69b00;border-radius:6px"></span>some<span style="background:#d0312d;border-radius:6px"></span>none</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="{{.Width}}" height="{{.Height}}" role="img" aria-label="stale-read rate per configuration, measured and PBS-predicted">
 {{range .Ticks}}<line x1="{{$.Left}}" x2="{{$.Width}}" y1="{{.Y}}" y2="{{.Y}}" stroke="#e5e5e5"/><text x="{{$.Left}}" dx="-6" y="{{.Y}}" dy="4" text-anchor="end">{{.Label}}</text>
@@ -283,6 +310,13 @@ svg text{font-size:11px;fill:#333}
 <circle cx="{{.DotCX}}" cy="{{.DotCY}}" r="6" fill="{{.DotColor}}"><title>{{.Label}}: {{.Verdict}} runs valid</title></circle>
 <text x="{{.LabelX}}" y="{{.LabelY}}" text-anchor="end" transform="rotate(-35 {{.LabelX}} {{.LabelY}})">{{.Label}}</text></g>
 {{end}}<line x1="{{.Left}}" x2="{{.Width}}" y1="{{.AxisY}}" y2="{{.AxisY}}" stroke="#333"/>
+</svg>
+<h2>Availability</h2>
+<p class="key"><span style="background:#2a9d4b"></span>ok<span style="background:#d0312d"></span>fail<span style="background:#e69b00"></span>info (indeterminate)</p>
+<svg xmlns="http://www.w3.org/2000/svg" width="{{.Width}}" height="{{.AvailHeight}}" role="img" aria-label="ok, fail and info shares per configuration, in the same order as above">
+<text x="{{.Left}}" dx="-6" y="{{.AvailTop}}" dy="4" text-anchor="end">100%</text><text x="{{.Left}}" dx="-6" y="{{.AvailAxisY}}" dy="4" text-anchor="end">0%</text>
+{{range .Avail}}<g class="avail"><rect x="{{.X}}" y="{{.OKY}}" width="{{.W}}" height="{{.OKH}}" fill="#2a9d4b"><title>{{.Label}}: ok {{.OK}}</title></rect><rect x="{{.X}}" y="{{.FailY}}" width="{{.W}}" height="{{.FailH}}" fill="#d0312d"><title>{{.Label}}: fail {{.Fail}}</title></rect><rect x="{{.X}}" y="{{.InfoY}}" width="{{.W}}" height="{{.InfoH}}" fill="#e69b00"><title>{{.Label}}: info {{.In}}</title></rect></g>
+{{end}}<line x1="{{.Left}}" x2="{{.Width}}" y1="{{.AvailAxisY}}" y2="{{.AvailAxisY}}" stroke="#333"/>
 </svg>
 <table><thead><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr></thead><tbody>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
