@@ -450,3 +450,76 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("admin off: got %d, want 404", rec.Code)
 	}
 }
+
+// A vclock context must never cover a version its reader did not see. n1 makes A (seen only by
+// n1) and then B; a client reading B from n2 and n3 must also get A, or its next write, carrying
+// a context that names n1's later dot, would silently drop A.
+func TestVClockContextCoversOnlyWhatWasSeen(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) {
+		cfg.Consistency = VClock
+		cfg.HintedHandoff = false
+		cfg.ReadRepair = false
+	})
+	ctx := context.Background()
+	set := func(id string, drop ...string) {
+		t.Helper()
+		if err := c.client(id).SetFaults(ctx, client.Faults{Drop: drop}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("n1", "n2", "n3")
+	if err := c.client("n1").Put(ctx, "k", "A", 1, ""); err != nil {
+		t.Fatalf("put A on n1 alone: %v", err)
+	}
+	c.heal()
+	if err := c.client("n1").Put(ctx, "k", "B", 3, ""); err != nil {
+		t.Fatalf("put B: %v", err)
+	}
+	// Read from n2 and n3 only.
+	set("n2", "n1")
+	set("n3", "n1")
+	v, err := c.client("n2").Get(ctx, "k", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(v.Values, []string{"A", "B"}) {
+		t.Fatalf("read from n2, n3: got %v, want [A B] (B's replicas must also hold A)", v.Values)
+	}
+	if err := c.client("n2").Put(ctx, "k", "C", 2, v.Context); err != nil {
+		t.Fatal(err)
+	}
+	c.heal()
+	if got := values(t, c.client("n1"), "k", 3); !slices.Equal(got, []string{"C"}) {
+		t.Errorf("after a write that saw A and B: got %v, want [C]", got)
+	}
+}
+
+func TestVClockForwardsFromNonReplicas(t *testing.T) {
+	c := newCluster(t, 5, func(cfg *Config) { cfg.Consistency = VClock })
+	ctx := context.Background()
+	key := c.keyWhere(func(p []string) bool { return !slices.Contains(p, "n1") && !slices.Contains(p, "n2") })
+	if err := c.client("n1").Put(ctx, key, "a", 2, ""); err != nil {
+		t.Fatalf("put via non-replica n1: %v", err)
+	}
+	if err := c.client("n2").Put(ctx, key, "b", 2, ""); err != nil {
+		t.Fatalf("put via non-replica n2: %v", err)
+	}
+	v, err := c.client("n1").Get(ctx, key, 3)
+	if err != nil || !slices.Equal(v.Values, []string{"a", "b"}) {
+		t.Fatalf("blind writes: got %v %v, want siblings [a b]", v.Values, err)
+	}
+	if err := c.client("n2").Put(ctx, key, "ab", 2, v.Context); err != nil {
+		t.Fatal(err)
+	}
+	if got := values(t, c.client("n1"), key, 3); !slices.Equal(got, []string{"ab"}) {
+		t.Errorf("after the merge write: got %v, want [ab]", got)
+	}
+	if got := c.stat("n1", "vclock_forward") + c.stat("n2", "vclock_forward"); got != 3 {
+		t.Errorf("vclock_forward on n1+n2: got %d, want 3", got)
+	}
+	for _, id := range c.ids {
+		if d := c.dump(id); slices.Contains(c.replicas(key), id) != (len(d.Keys[key].Values) > 0) {
+			t.Errorf("%s holds %v; replica: %v", id, d.Keys[key].Values, slices.Contains(c.replicas(key), id))
+		}
+	}
+}

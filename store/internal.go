@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"sync"
@@ -46,6 +47,25 @@ func (l *Leaderless) Internal(mux *http.ServeMux) {
 				status = http.StatusConflict
 			}
 			writeError(w, status, "", err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	mux.HandleFunc("POST /internal/coordinate", func(w http.ResponseWriter, r *http.Request) {
+		var req coordinateReq
+		if !decodeInternal(w, r, &req) {
+			return
+		}
+		vv, err := ParseContext(req.Context)
+		if err != nil || req.W < 1 || req.W > l.n || !l.ring.IsReplica(req.Key, l.n, l.cfg.ID) {
+			writeError(w, http.StatusBadRequest, "", fmt.Sprintf("bad forwarded write of %q (w=%d, context %q, replica=%v)",
+				req.Key, req.W, req.Context, l.ring.IsReplica(req.Key, l.n, l.cfg.ID)))
+			return
+		}
+		err = l.writeVClock(r.Context(), req.Key, WriteOp{Kind: KindRegister, Value: req.Value, Causal: vv}, req.W)
+		var oe *OpError
+		if errors.As(err, &oe) {
+			writeError(w, oe.Status, oe.Outcome, oe.Msg)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

@@ -39,6 +39,12 @@ type (
 	syncResp struct {
 		Records map[string]Record `json:"records"`
 	}
+	coordinateReq struct {
+		Key     string `json:"key"`
+		Value   string `json:"value"`
+		Context string `json:"context,omitempty"`
+		W       int    `json:"w"`
+	}
 )
 
 // Leaderless is the Dynamo-style replication mode.
@@ -59,6 +65,8 @@ type Leaderless struct {
 	trees  map[string]*Merkle // peer -> Merkle tree of the keys both replicate
 
 	bg sync.WaitGroup // async repairs and late replica attempts
+
+	keyLocks [64]sync.Mutex // serialize vclock dot assignment per key (striped)
 
 	aeNext int
 }
@@ -134,24 +142,29 @@ func (l *Leaderless) call(ctx context.Context, peer, path string, in, out any) e
 
 // applyLocal merges rec into this node's replica of key.
 func (l *Leaderless) applyLocal(key string, rec Record) (changed bool, err error) {
+	res, err := l.applyLocalRes(key, rec)
+	return res.Changed, err
+}
+
+func (l *Leaderless) applyLocalRes(key string, rec Record) (mergeResult, error) {
 	res, err := l.db.merge(key, rec)
 	if err != nil {
 		var ke kindError
 		if errors.As(err, &ke) {
 			l.stats.Inc("replica_kind_conflict")
 		}
-		return false, err
+		return res, err
 	}
 	l.stats.Inc("replica_write")
 	if !res.Changed {
-		return false, nil
+		return res, nil
 	}
 	l.stats.Inc("replica_write_changed")
 	if rec.Kind != KindRegister && res.OldDigest != 0 {
 		l.stats.Inc("crdt_merge")
 	}
 	l.updateTrees(key, res.OldDigest, res.NewDigest)
-	return true, nil
+	return res, nil
 }
 
 // readLocal is this node's replica of key, merged with any hints it holds for it.
@@ -190,6 +203,11 @@ type attempt struct {
 // replicate sends rec to key's N replicas and waits for w acks. deferred says the write may be
 // applied later even if no replica applies it now (counter contributions).
 func (l *Leaderless) replicate(ctx context.Context, key string, rec Record, w int, deferred bool) error {
+	return l.replicateOpts(ctx, key, rec, w, deferred, false)
+}
+
+// replicateOpts is replicate; localDone says this node (a replica) already applied rec.
+func (l *Leaderless) replicateOpts(ctx context.Context, key string, rec Record, w int, deferred, localDone bool) error {
 	opCtx, cancel := l.opContext(ctx)
 	walk := l.ring.Walk(key)
 	pref, fallbacks := walk[:l.n], walk[l.n:]
@@ -212,6 +230,10 @@ func (l *Leaderless) replicate(ctx context.Context, key string, rec Record, w in
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if localDone && target == l.cfg.ID {
+				results <- attempt{node: target, ok: true, countable: true}
+				return
+			}
 			l.writeReplica(opCtx, key, rec, target, nextFallback, results)
 		}()
 	}
@@ -372,7 +394,7 @@ func (l *Leaderless) Write(ctx context.Context, key string, op WriteOp, w int) e
 		case LWW:
 			sib.TS = l.clock.Now().UnixNano()
 		case VClock:
-			sib.Ctx = op.Causal
+			return l.writeVClock(ctx, key, op, w)
 		case ABD:
 			// Query phase: the highest version a quorum of w has seen.
 			l.stats.Inc("abd_query")
@@ -406,6 +428,80 @@ func (l *Leaderless) Write(ctx context.Context, key string, op WriteOp, w int) e
 		return &OpError{Status: http.StatusBadRequest, Msg: "unknown kind " + op.Kind}
 	}
 	return l.replicate(ctx, key, rec, w, deferred)
+}
+
+// writeVClock coordinates a vclock write on a replica. The replica gives the new sibling the
+// dot (self, last own dot of this key + 1), merges it into its local record and sends the whole
+// merged record on. So dots of one node are contiguous per key, and any replica holding a dot
+// also holds (or supersedes) every earlier dot of that node for the key: a context naming a dot
+// covers only versions its reader saw. A node that does not replicate the key forwards the write.
+func (l *Leaderless) writeVClock(ctx context.Context, key string, op WriteOp, w int) error {
+	if !l.ring.IsReplica(key, l.n, l.cfg.ID) {
+		return l.forwardWrite(ctx, key, op, w)
+	}
+	mu := &l.keyLocks[hash64(key)%uint64(len(l.keyLocks))]
+	mu.Lock()
+	local, err := l.db.get(key)
+	if err == nil && !local.Empty() && local.Kind != KindRegister {
+		err = kindError{have: local.Kind, got: KindRegister}
+	}
+	var res mergeResult
+	if err == nil {
+		sib := Sibling{Value: op.Value, Node: l.cfg.ID, Seq: local.Context()[l.cfg.ID] + 1, Ctx: op.Causal}
+		res, err = l.applyLocalRes(key, Record{Kind: KindRegister, Sibs: []Sibling{sib}})
+	}
+	mu.Unlock()
+	if err != nil {
+		l.stats.Inc("outcome_failed")
+		var ke kindError
+		if errors.As(err, &ke) {
+			return &OpError{Status: http.StatusConflict, Msg: fmt.Sprintf("key %q: %v", key, ke)}
+		}
+		return &OpError{Status: http.StatusInternalServerError, Outcome: client.OutcomeFailed, Msg: err.Error()}
+	}
+	// Applied here: from now on the write may become visible, so it is never "failed".
+	return l.replicateOpts(ctx, key, res.Cur, w, true, true)
+}
+
+// forwardWrite hands a vclock write to the first replica that takes it.
+func (l *Leaderless) forwardWrite(ctx context.Context, key string, op WriteOp, w int) error {
+	opCtx, cancel := l.opContext(ctx)
+	defer cancel()
+	l.stats.Inc("vclock_forward")
+	req := coordinateReq{Key: key, Value: op.Value, Context: op.Causal.String(), W: w}
+	pref := l.ring.PrefList(key, l.n)
+	order := make([]string, 0, len(pref))
+	for _, p := range pref { // replicas not suspected down first
+		if !l.isSuspect(p) {
+			order = append(order, p)
+		}
+	}
+	for _, p := range pref {
+		if l.isSuspect(p) {
+			order = append(order, p)
+		}
+	}
+	var last error
+	for _, p := range order {
+		err := l.call(opCtx, p, "/internal/coordinate", req, nil)
+		if err == nil {
+			return nil
+		}
+		var re *replicaError
+		if errors.As(err, &re) && re.status != 0 {
+			// The replica coordinated and answered: its outcome is ours.
+			return &OpError{Status: re.status, Outcome: re.outcome, Msg: fmt.Sprintf("via %s: %s", p, re.msg)}
+		}
+		if !isRefused(err) {
+			l.stats.Inc("outcome_indeterminate")
+			return &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate,
+				Msg: fmt.Sprintf("write %q forwarded to replica %s: no answer: %v; it may have been applied", key, p, err)}
+		}
+		last = err
+	}
+	l.stats.Inc("outcome_failed")
+	return &OpError{Status: http.StatusServiceUnavailable, Outcome: client.OutcomeFailed,
+		Msg: fmt.Sprintf("write %q failed: no replica took it: %v", key, last)}
 }
 
 // ---- reads ----

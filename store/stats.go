@@ -56,7 +56,7 @@ var statNames = []string{
 	"client_bad_request", "outcome_ok", "outcome_failed", "outcome_indeterminate",
 	"replica_read", "replica_write", "replica_write_changed", "replica_kind_conflict",
 	"read_repair", "read_repair_sync", "siblings_returned", "crdt_merge",
-	"abd_query", "abd_write_back",
+	"abd_query", "abd_write_back", "vclock_forward",
 	"hint_stored", "hint_delivered", "hint_sloppy_ack", "hint_local", "replica_suspected_skip",
 	"ae_round", "ae_divergent_leaves", "ae_keys_sent", "ae_keys_received", "ae_keys_repaired",
 	"fault_drop_out", "fault_drop_in", "fault_loss", "fault_delay", "hint_pending",

@@ -217,6 +217,7 @@ func (s *storage) get(key string) (Record, error) {
 type mergeResult struct {
 	OldDigest, NewDigest uint64
 	Changed              bool
+	Cur                  Record // the merged record
 }
 
 // merge merges in into key's record durably. A kind mismatch leaves the record unchanged and
@@ -238,7 +239,7 @@ func (s *storage) merge(key string, in Record) (mergeResult, error) {
 		if err != nil {
 			return err
 		}
-		res = mergeResult{NewDigest: digestBytes(enc)}
+		res = mergeResult{NewDigest: digestBytes(enc), Cur: c}
 		if raw != nil {
 			res.OldDigest = digestBytes(raw)
 		}

@@ -21,7 +21,9 @@ const HeaderFrom = "X-Faultline-From"
 // apply the request (connection refused, or an error answer from the peer).
 type replicaError struct {
 	peer    string
-	status  int // HTTP status of an error answer, 0 otherwise
+	status  int    // HTTP status of an error answer, 0 otherwise
+	outcome string // the error answer's outcome, if any
+	msg     string // the error answer's message
 	refused bool
 	err     error
 }
@@ -131,7 +133,8 @@ func (t *transport) call(ctx context.Context, peer, path string, in, out any) er
 		var eb client.ErrorBody
 		_ = json.Unmarshal(data, &eb)
 		// Replicas answer errors before applying anything.
-		return &replicaError{peer: peer, status: resp.StatusCode, refused: true, err: fmt.Errorf("HTTP %d: %s", resp.StatusCode, eb.Error)}
+		return &replicaError{peer: peer, status: resp.StatusCode, outcome: eb.Outcome, msg: eb.Error, refused: true,
+			err: fmt.Errorf("HTTP %d: %s", resp.StatusCode, eb.Error)}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
