@@ -467,3 +467,34 @@ func TestAnomalies(t *testing.T) {
 		t.Errorf("capped at 1: got %d", n)
 	}
 }
+
+// FuzzRenderHTML renders run folders with arbitrary history, results and config files: the
+// report must render (an unreadable file is reported in the page, not an error) and never panic.
+func FuzzRenderHTML(f *testing.F) {
+	run := filepath.Join("testdata", "results", filepath.FromSlash(runInvalid))
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(run, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	f.Add(read(HistoryFile), read(ResultsFile), read(ConfigFile))
+	f.Add([]byte(`{"index":0,"time":-5,"process":0,"type":"ok","f":"read","value":null}`), []byte(`{"valid":"unknown","checkers":{"x":null}}`), []byte(`[]`))
+	f.Add([]byte(`{"index":0,"time":9,"process":"nemesis","type":"info","f":"stop-partition","value":null}`+"\n"), []byte(`{"valid":false,"checkers":{"linearizable":{"valid":false,"details":{"op":{"process":"-1","index":1,"call":-3}}}}}`), []byte(`{"a":{"b":[[1],{"c":null}]}}`))
+	f.Fuzz(func(t *testing.T, hist, results, config []byte) {
+		dir := t.TempDir()
+		for name, b := range map[string][]byte{HistoryFile: hist, ResultsFile: results, ConfigFile: config} {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var buf strings.Builder
+		if err := RenderHTML(&buf, dir, DefaultHTMLOptions()); err != nil {
+			t.Fatalf("RenderHTML: %v", err)
+		}
+		if !strings.Contains(buf.String(), `id="verdict"`) {
+			t.Fatal("no verdict in the page")
+		}
+	})
+}
