@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/harness/local"
 	"github.com/faultline/faultline/nemesis"
+	"github.com/faultline/faultline/report"
 )
 
 // storeFlags are the flags that describe the store under test (shared by run and compare).
@@ -195,6 +197,9 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 		}
 		out.Results.Summary(w)
 		fmt.Fprintf(w, "run folder: %s\n", out.Dir)
+		if _, err := os.Stat(filepath.Join(out.Dir, report.HTMLFile)); err == nil {
+			fmt.Fprintf(w, "report:     %s (or browse all runs with `faultline serve`)\n", filepath.Join(out.Dir, report.HTMLFile))
+		}
 	}
 	if code := out.Results.ExitCode(); code != exitValid {
 		return cli.Exit("", code)
