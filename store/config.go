@@ -16,10 +16,13 @@ type Config struct {
 	Peers   map[string]string // every node of the cluster, self included: id -> "host:port"
 	DataDir string            // bbolt file lives here
 
-	Mode        string // "leaderless" (the only mode so far)
+	Mode        string // "leaderless" or "multileader"
 	N           int    // replicas per key; 0 = 3; capped at the cluster size
-	W, R        int    // default write and read quorums; 0 = majority of N
-	Consistency string // LWW, VClock or ABD
+	W, R        int    // default write and read quorums; 0 = majority of N (multileader: 1)
+	Consistency string // LWW, VClock or ABD (leaderless)
+
+	Conflict string // multileader: ConflictLWW, ConflictCRDT or ConflictSiblings
+	Topology string // multileader: TopologyAll, TopologyRing or TopologyStar
 
 	ReadRepair     bool          // repair stale replicas seen by a read
 	ReadRepairSync bool          // ...before answering the read (else in the background)
@@ -47,6 +50,8 @@ func DefaultConfig() Config {
 		W:              0,   // majority of N
 		R:              0,   // majority of N
 		Consistency:    LWW, // timestamps from the node's clock
+		Conflict:       ConflictLWW,
+		Topology:       TopologyAll,
 		ReadRepair:     true,
 		ReadRepairSync: false, // repair in the background
 		AntiEntropy:    time.Second,
@@ -71,20 +76,40 @@ func (c Config) EffectiveN() int {
 	return min(n, len(c.Peers))
 }
 
-// EffectiveW is W, or the majority of EffectiveN when W is 0.
+// EffectiveW is W, or the majority of EffectiveN when W is 0 (1 in multileader mode: a write
+// is acknowledged after the local durable apply).
 func (c Config) EffectiveW() int {
+	if c.W == 0 && c.Mode == "multileader" {
+		return 1
+	}
 	if c.W == 0 {
 		return Majority(c.EffectiveN())
 	}
 	return c.W
 }
 
-// EffectiveR is R, or the majority of EffectiveN when R is 0.
+// EffectiveR is R, or the majority of EffectiveN when R is 0 (1 in multileader mode: reads
+// are local whatever r says).
 func (c Config) EffectiveR() int {
+	if c.R == 0 && c.Mode == "multileader" {
+		return 1
+	}
 	if c.R == 0 {
 		return Majority(c.EffectiveN())
 	}
 	return c.R
+}
+
+// RegisterConsistency is how register versions merge: Consistency in leaderless mode; in
+// multileader mode VClock for siblings, else LWW.
+func (c Config) RegisterConsistency() string {
+	if c.Mode != "multileader" {
+		return c.Consistency
+	}
+	if c.Conflict == ConflictSiblings {
+		return VClock
+	}
+	return LWW
 }
 
 // NodeIDs are the cluster's node ids, sorted.
@@ -116,8 +141,18 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("store: DataDir is empty")
 	}
-	if c.Mode != "leaderless" {
-		return fmt.Errorf("store: Mode %q: only \"leaderless\" is built", c.Mode)
+	if c.Mode != "leaderless" && c.Mode != "multileader" {
+		return fmt.Errorf("store: Mode %q: want leaderless or multileader", c.Mode)
+	}
+	switch c.Conflict {
+	case ConflictLWW, ConflictCRDT, ConflictSiblings:
+	default:
+		return fmt.Errorf("store: Conflict %q: want lww, crdt or siblings", c.Conflict)
+	}
+	switch c.Topology {
+	case TopologyAll, TopologyRing, TopologyStar:
+	default:
+		return fmt.Errorf("store: Topology %q: want all, ring or star", c.Topology)
 	}
 	if c.N < 0 {
 		return fmt.Errorf("store: N (%d) must be >= 1 (0 = 3)", c.N)
@@ -128,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if c.R < 0 || c.R > n {
 		return fmt.Errorf("store: R (%d) must be in 1..N (%d) (0 = majority)", c.R, n)
+	}
+	if c.Mode == "multileader" && c.W > 1 {
+		return fmt.Errorf("store: W (%d): a multileader write is acknowledged after the local durable apply; only w=1 is built", c.W)
 	}
 	switch c.Consistency {
 	case LWW, VClock, ABD:

@@ -91,13 +91,18 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 	for _, s := range statNames {
 		n.stats.counter(s)
 	}
-	db, err := openStorage(cfg.DataDir, cfg.Fsync, cfg.Consistency, cfg.CommitLinger)
+	db, err := openStorage(cfg.DataDir, cfg.Fsync, cfg.RegisterConsistency(), cfg.CommitLinger)
 	if err != nil {
 		return nil, err
 	}
 	n.db = db
 	n.tr = newTransport(cfg.ID, cfg.Peers, n.faults, n.stats)
-	repl, err := newLeaderless(cfg, db, n.tr, n.clock, n.stats, log)
+	var repl Replicator
+	if cfg.Mode == "multileader" {
+		repl, err = newMultileader(cfg, db, n.tr, n.clock, n.stats, log)
+	} else {
+		repl, err = newLeaderless(cfg, db, n.tr, n.clock, n.stats, log)
+	}
 	if err != nil {
 		db.close()
 		return nil, err
@@ -161,7 +166,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	n.log.Info().Str("listen", ln.Addr().String()).Str("consistency", n.cfg.Consistency).
+	n.log.Info().Str("listen", ln.Addr().String()).Str("mode", n.cfg.Mode).Str("consistency", n.cfg.RegisterConsistency()).
 		Int("n", n.cfg.EffectiveN()).Int("w", n.cfg.EffectiveW()).Int("r", n.cfg.EffectiveR()).Msg("node serving")
 
 	var err error
@@ -351,7 +356,7 @@ func (n *Node) handleRead(kind string) http.HandlerFunc {
 			if resp.Values == nil {
 				resp.Values = []string{}
 			}
-			if n.cfg.Consistency == VClock {
+			if n.cfg.RegisterConsistency() == VClock {
 				resp.Context = rec.Context().String()
 			}
 			writeJSON(w, http.StatusOK, resp)
@@ -390,7 +395,7 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 				return
 			}
 			op.Value = req.Value
-			if n.cfg.Consistency == VClock {
+			if n.cfg.RegisterConsistency() == VClock {
 				vv, err := ParseContext(req.Context)
 				if err != nil {
 					n.bad(w, http.StatusBadRequest, err.Error())
@@ -528,7 +533,7 @@ func (n *Node) putFaults(w http.ResponseWriter, r *http.Request) {
 func (n *Node) dump(w http.ResponseWriter, r *http.Request) {
 	d := client.Dump{Node: n.cfg.ID, Keys: map[string]client.DumpEntry{}}
 	err := n.db.forEach(func(key string, rec Record) error {
-		e := client.DumpEntry{Kind: rec.Kind, Version: rec.Version(n.cfg.Consistency)}
+		e := client.DumpEntry{Kind: rec.Kind, Version: rec.Version(n.cfg.RegisterConsistency())}
 		switch rec.Kind {
 		case KindRegister:
 			e.Values = rec.Values()
@@ -558,5 +563,10 @@ func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
 	out["mode"] = n.cfg.Mode
 	out["consistency"] = n.cfg.Consistency
 	out["n"], out["w"], out["r"] = n.cfg.EffectiveN(), n.cfg.EffectiveW(), n.cfg.EffectiveR()
+	if x, ok := n.repl.(interface{ extraStats() map[string]any }); ok {
+		for k, v := range x.extraStats() {
+			out[k] = v
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -1,0 +1,647 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/faultline/faultline/client"
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Conflict strategies of the multi-leader mode.
+const (
+	ConflictLWW      = "lww"      // registers: last writer wins by the origin's clock, ties by node id
+	ConflictCRDT     = "crdt"     // PN-counters, add-wins sets, LWW registers
+	ConflictSiblings = "siblings" // registers: version vectors, concurrent versions kept as siblings
+)
+
+// Topologies of the multi-leader mode.
+const (
+	TopologyAll  = "all"  // every leader sends its writes to every other
+	TopologyRing = "ring" // each leader sends to the next one (sorted ids), which forwards
+	TopologyStar = "star" // leaders send to the hub (first id), which forwards to the others
+)
+
+const (
+	mlBatch   = 256                    // entries per delivery request
+	mlIdle    = 250 * time.Millisecond // an empty queue is re-checked this often (besides wake-ups)
+	mlBackoff = 20 * time.Millisecond  // first retry delay; doubles up to mlMaxBack
+	mlMaxBack = time.Second
+	mlLags    = 4096 // delivery lags kept per peer for percentiles
+	mlRecent  = 32   // recent conflicts kept for /admin/stats
+)
+
+// Multileader is the multi-leader replication mode: every node accepts writes, applies them
+// durably, acknowledges them, and replicates them through a persistent outbound queue per peer.
+// Receivers apply each write once (origin, sequence number) and, in the ring and star
+// topologies, forward the writes they did not originate.
+type Multileader struct {
+	cfg   Config
+	cons  string // how register versions merge: LWW or VClock (siblings)
+	db    *storage
+	tr    *transport
+	clock *Clock
+	stats *Stats
+	log   zerolog.Logger
+	now   func() time.Time // real time, for queue ages and lags
+	ids   []string
+	peers map[string]*mlPeer // the peers this node sends to
+
+	confMu sync.Mutex
+	recent []MLConflict
+}
+
+var _ Replicator = (*Multileader)(nil)
+
+// mlPeer is the delivery state of one outbound queue.
+type mlPeer struct {
+	id        string
+	wake      chan struct{}
+	queued    atomic.Int64
+	delivered atomic.Int64
+	failures  atomic.Int64
+	lastLag   atomic.Int64 // ns, of the last entry delivered
+
+	lagMu   sync.Mutex
+	lags    []time.Duration
+	lagNext int
+}
+
+// MLConflict is one conflict a multi-leader node saw: a write that arrived concurrent with what
+// the node held for the key (neither had seen the other), and how it was resolved.
+type MLConflict struct {
+	Key        string    `json:"key"`
+	Origin     string    `json:"origin"` // node the incoming write came from
+	Seq        uint64    `json:"seq"`
+	Resolution string    `json:"resolution"` // lww-local-won, lww-incoming-won, siblings-kept, merged
+	Kept       []string  `json:"kept,omitempty"`
+	Lost       []string  `json:"lost,omitempty"` // register values that lost (lww): gone for good
+	At         time.Time `json:"at"`
+}
+
+// Internal wire types of the mode.
+type (
+	mlApplyReq struct {
+		Entries []mlEntry `json:"entries"`
+	}
+	mlApplyResp struct {
+		Applied    int `json:"applied"`
+		Duplicates int `json:"duplicates"`
+	}
+)
+
+func newMultileader(cfg Config, db *storage, tr *transport, clock *Clock, stats *Stats, log zerolog.Logger) (*Multileader, error) {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	l := &Multileader{
+		cfg: cfg, cons: cfg.RegisterConsistency(), db: db, tr: tr, clock: clock, stats: stats,
+		log: log, now: now, ids: cfg.NodeIDs(), peers: map[string]*mlPeer{},
+	}
+	out := MLOutPeers(cfg.Topology, l.ids, cfg.ID)
+	err := db.update(func(tx *bolt.Tx) error { return createMLBuckets(tx, out) })
+	if err != nil {
+		return nil, fmt.Errorf("store: creating multi-leader buckets: %w", err)
+	}
+	for _, p := range out {
+		mp := &mlPeer{id: p, wake: make(chan struct{}, 1)}
+		n, err := db.outboxLen(p)
+		if err != nil {
+			return nil, err
+		}
+		mp.queued.Store(int64(n))
+		l.peers[p] = mp
+	}
+	for _, s := range []string{"ml_write", "ml_applied", "ml_duplicate", "ml_forwarded", "ml_sent",
+		"ml_send_failed", "ml_batches", "ml_conflict", "ml_conflict_lww_local_won",
+		"ml_conflict_lww_incoming_won", "ml_conflict_siblings_kept", "ml_conflict_merged",
+		"ml_siblings_resolved", "ml_kind_conflict"} {
+		stats.counter(s)
+	}
+	return l, nil
+}
+
+// MLTargets are the peers node self sends a write from origin to, in topology over ids (sorted):
+// all-to-all sends only its own writes, to everyone; a ring sends to the next node unless that
+// is the origin; a star's hub (ids[0]) sends to every leaf but the origin, a leaf only its own
+// writes to the hub. Following them from any origin reaches every node exactly once.
+func MLTargets(topology string, ids []string, self, origin string) []string {
+	var out []string
+	switch topology {
+	case TopologyRing:
+		i := slices.Index(ids, self)
+		if i < 0 || len(ids) < 2 {
+			return nil
+		}
+		if next := ids[(i+1)%len(ids)]; next != origin {
+			out = append(out, next)
+		}
+	case TopologyStar:
+		if len(ids) < 2 {
+			return nil
+		}
+		hub := ids[0]
+		if self == hub {
+			for _, p := range ids[1:] {
+				if p != origin {
+					out = append(out, p)
+				}
+			}
+		} else if origin == self {
+			out = append(out, hub)
+		}
+	default: // all
+		if origin == self {
+			for _, p := range ids {
+				if p != self {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// MLOutPeers are every peer self may send to in topology: the union of MLTargets over origins.
+func MLOutPeers(topology string, ids []string, self string) []string {
+	set := map[string]bool{}
+	for _, o := range ids {
+		for _, p := range MLTargets(topology, ids, self, o) {
+			set[p] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (l *Multileader) wake(peers []string) {
+	for _, p := range peers {
+		if mp := l.peers[p]; mp != nil {
+			mp.queued.Add(1)
+			select {
+			case mp.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// ---- writes ----
+
+// Write implements Replicator: apply op locally and durably, queue it for the peers, acknowledge.
+func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) error {
+	if w > 1 {
+		l.stats.Inc("outcome_failed")
+		return &OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(
+			"w=%d: a multi-leader write is acknowledged after the local durable apply; waiting for other leaders (w>1) is not built, use w=1", w)}
+	}
+	if l.cfg.Conflict == ConflictLWW && op.Kind != KindRegister {
+		l.stats.Inc("outcome_failed")
+		return &OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(
+			"%s %q: conflict strategy lww resolves registers only; counters and sets need --conflict crdt or siblings", op.Kind, key)}
+	}
+	targets := MLTargets(l.cfg.Topology, l.ids, l.cfg.ID, l.cfg.ID)
+	var conf *MLConflict
+	err := l.db.update(func(tx *bolt.Tx) error {
+		conf = nil
+		data := tx.Bucket(bucketData)
+		cur, err := decodeRecord(data.Get([]byte(key)))
+		if err != nil {
+			return err
+		}
+		if !cur.Empty() && cur.Kind != op.Kind {
+			return kindError{have: cur.Kind, got: op.Kind}
+		}
+		vvb := tx.Bucket(bucketMLVV)
+		deps, err := getVV(vvb, key)
+		if err != nil {
+			return err
+		}
+		own := tx.Bucket(bucketOwn)
+		var contrib [2]int64
+		if op.Kind == KindCounter {
+			if v := own.Get([]byte(key)); v != nil {
+				if err := json.Unmarshal(v, &contrib); err != nil {
+					return fmt.Errorf("store: corrupt counter contribution: %w", err)
+				}
+			}
+			if op.Delta >= 0 {
+				contrib[0] += op.Delta
+			} else {
+				contrib[1] -= op.Delta
+			}
+		}
+		meta := tx.Bucket(bucketMLMeta)
+		seq := u64val(meta.Get([]byte("seq"))) + 1
+		var rec Record
+		switch op.Kind {
+		case KindRegister:
+			sib := Sibling{Value: op.Value, Node: l.cfg.ID, Seq: seq}
+			if l.cons == VClock {
+				sib.Ctx = op.Causal
+			} else {
+				sib.TS = l.clock.Now().UnixNano()
+			}
+			rec = Record{Kind: KindRegister, Sibs: []Sibling{sib}}
+		case KindCounter:
+			rec = Record{Kind: KindCounter, P: map[string]int64{l.cfg.ID: contrib[0]}, N: map[string]int64{l.cfg.ID: contrib[1]}}
+		case KindSet:
+			rec = Record{Kind: KindSet, Elems: []string{op.Elem}}
+		default:
+			return fmt.Errorf("unknown kind %q", op.Kind)
+		}
+		merged, err := Merge(cur, rec, l.cons)
+		if err != nil {
+			return err
+		}
+		enc, err := json.Marshal(merged)
+		if err != nil {
+			return err
+		}
+		vv := deps.Join(VV{l.cfg.ID: seq})
+		venc, _ := json.Marshal(vv)
+		// Everything checked: now change.
+		if err := meta.Put([]byte("seq"), u64key(seq)); err != nil {
+			return err
+		}
+		if err := data.Put([]byte(key), enc); err != nil {
+			return err
+		}
+		if err := vvb.Put([]byte(key), venc); err != nil {
+			return err
+		}
+		if op.Kind == KindCounter {
+			cenc, _ := json.Marshal(contrib)
+			if err := own.Put([]byte(key), cenc); err != nil {
+				return err
+			}
+		}
+		e := mlEntry{Origin: l.cfg.ID, Seq: seq, Key: key, Rec: rec, Deps: deps}
+		now := l.now().UnixNano()
+		for _, p := range targets {
+			if err := enqueue(tx, p, e, now); err != nil {
+				return err
+			}
+		}
+		if op.Kind == KindRegister {
+			switch {
+			case l.cons != VClock && !cur.Empty() && merged.Sibs[0].Node != l.cfg.ID:
+				// The local version is newer by the clock (a skewed peer's): this write lost at once.
+				conf = &MLConflict{Key: key, Origin: l.cfg.ID, Seq: seq, Resolution: "lww-local-won",
+					Kept: merged.Values(), Lost: []string{op.Value}}
+			case l.cons == VClock && len(cur.Sibs) > 1 && len(merged.Sibs) == 1:
+				l.stats.Inc("ml_siblings_resolved")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var ke kindError
+		if errors.As(err, &ke) {
+			l.stats.Inc("ml_kind_conflict")
+			l.stats.Inc("outcome_failed")
+			return &OpError{Status: http.StatusConflict, Msg: fmt.Sprintf("key %q: %v", key, ke)}
+		}
+		l.stats.Inc("outcome_failed")
+		// A failed commit rolls back: the write was not applied.
+		return &OpError{Status: http.StatusServiceUnavailable, Outcome: client.OutcomeFailed,
+			Msg: fmt.Sprintf("write %q failed: %v", key, err)}
+	}
+	l.stats.Inc("ml_write")
+	l.stats.Inc("outcome_ok")
+	if conf != nil {
+		l.noteConflict(*conf)
+	}
+	l.wake(targets)
+	return nil
+}
+
+// ---- reads ----
+
+// Read implements Replicator: reads are local to this leader; r is accepted and ignored.
+func (l *Multileader) Read(ctx context.Context, key, kind string, r int) (Record, error) {
+	rec, err := l.db.get(key)
+	if err != nil {
+		l.stats.Inc("outcome_failed")
+		return Record{}, &OpError{Status: http.StatusInternalServerError, Outcome: client.OutcomeFailed, Msg: err.Error()}
+	}
+	if !rec.Empty() && rec.Kind != kind {
+		l.stats.Inc("outcome_failed")
+		return Record{}, &OpError{Status: http.StatusConflict, Msg: fmt.Sprintf("key %q holds a %s, not a %s", key, rec.Kind, kind)}
+	}
+	l.stats.Inc("outcome_ok")
+	if len(rec.Sibs) > 1 {
+		l.stats.Inc("siblings_returned")
+	}
+	return rec, nil
+}
+
+// ---- applying writes from peers ----
+
+// apply applies a batch from peer from, in order, each entry at most once, and queues the
+// entries this node forwards. It returns what it did.
+func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error) {
+	var resp mlApplyResp
+	var confs []MLConflict
+	fwd := map[string]int{}
+	kindConflicts := 0
+	err := l.db.update(func(tx *bolt.Tx) error {
+		resp, confs, kindConflicts = mlApplyResp{}, nil, 0
+		clear(fwd)
+		applied := tx.Bucket(bucketMLApplied)
+		data := tx.Bucket(bucketData)
+		vvb := tx.Bucket(bucketMLVV)
+		now := l.now().UnixNano()
+		// Only bbolt errors are returned (they fail the whole commit); a corrupt record is skipped.
+		for _, e := range entries {
+			if e.Origin == l.cfg.ID || e.Seq <= u64val(applied.Get([]byte(e.Origin))) {
+				resp.Duplicates++
+				continue
+			}
+			if err := applied.Put([]byte(e.Origin), u64key(e.Seq)); err != nil {
+				return err
+			}
+			resp.Applied++
+			for _, p := range MLTargets(l.cfg.Topology, l.ids, l.cfg.ID, e.Origin) {
+				if p == from {
+					continue
+				}
+				if err := enqueue(tx, p, e, now); err != nil {
+					return err
+				}
+				fwd[p]++
+			}
+			cur, err := decodeRecord(data.Get([]byte(e.Key)))
+			if err != nil {
+				l.log.Error().Err(err).Str("key", e.Key).Msg("skipping a replicated write")
+				continue
+			}
+			if !cur.Empty() && cur.Kind != e.Rec.Kind {
+				kindConflicts++
+				continue
+			}
+			vv, err := getVV(vvb, e.Key)
+			if err != nil {
+				l.log.Error().Err(err).Str("key", e.Key).Msg("skipping a replicated write")
+				continue
+			}
+			merged, err := Merge(cur, e.Rec, l.cons)
+			if err != nil {
+				continue
+			}
+			enc, err := json.Marshal(merged)
+			if err != nil {
+				return err
+			}
+			if err := data.Put([]byte(e.Key), enc); err != nil {
+				return err
+			}
+			if c, ok := l.conflict(e, cur, merged, vv); ok {
+				c.At = l.now()
+				confs = append(confs, c)
+			}
+			nvv := vv.Join(e.Deps).Join(VV{e.Origin: e.Seq})
+			venc, _ := json.Marshal(nvv)
+			if err := vvb.Put([]byte(e.Key), venc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return resp, err
+	}
+	l.stats.Add("ml_applied", int64(resp.Applied))
+	l.stats.Add("ml_duplicate", int64(resp.Duplicates))
+	l.stats.Add("ml_kind_conflict", int64(kindConflicts))
+	for _, c := range confs {
+		l.noteConflict(c)
+	}
+	for p, n := range fwd {
+		l.stats.Add("ml_forwarded", int64(n))
+		if mp := l.peers[p]; mp != nil {
+			mp.queued.Add(int64(n) - 1)
+		}
+		l.wake([]string{p})
+	}
+	return resp, nil
+}
+
+// conflict decides whether e was concurrent with what this node held for its key (the node had
+// applied a write e's origin had not seen) and how the merge resolved it.
+func (l *Multileader) conflict(e mlEntry, cur, merged Record, local VV) (MLConflict, bool) {
+	if cur.Empty() || local[e.Origin] >= e.Seq {
+		return MLConflict{}, false
+	}
+	concurrent := false
+	for node, s := range local {
+		if s > e.Deps[node] {
+			concurrent = true
+			break
+		}
+	}
+	if !concurrent {
+		return MLConflict{}, false
+	}
+	c := MLConflict{Key: e.Key, Origin: e.Origin, Seq: e.Seq, Resolution: "merged"}
+	if e.Rec.Kind == KindRegister {
+		if l.cons == VClock {
+			if len(merged.Sibs) < 2 {
+				return MLConflict{}, false // the incoming write's context resolved what was here
+			}
+			c.Resolution, c.Kept = "siblings-kept", merged.Values()
+			return c, true
+		}
+		in := e.Rec.Sibs[0]
+		win := merged.Sibs[0]
+		c.Kept = []string{win.Value}
+		if win.Node == in.Node && win.Seq == in.Seq {
+			c.Resolution, c.Lost = "lww-incoming-won", cur.Values()
+		} else {
+			c.Resolution, c.Lost = "lww-local-won", []string{in.Value}
+		}
+	}
+	return c, true
+}
+
+func (l *Multileader) noteConflict(c MLConflict) {
+	l.stats.Inc("ml_conflict")
+	switch c.Resolution {
+	case "lww-local-won":
+		l.stats.Inc("ml_conflict_lww_local_won")
+	case "lww-incoming-won":
+		l.stats.Inc("ml_conflict_lww_incoming_won")
+	case "siblings-kept":
+		l.stats.Inc("ml_conflict_siblings_kept")
+	default:
+		l.stats.Inc("ml_conflict_merged")
+	}
+	if c.At.IsZero() {
+		c.At = l.now()
+	}
+	l.log.Debug().Str("key", c.Key).Str("origin", c.Origin).Str("resolution", c.Resolution).
+		Strs("kept", c.Kept).Strs("lost", c.Lost).Msg("conflict")
+	l.confMu.Lock()
+	defer l.confMu.Unlock()
+	l.recent = append(l.recent, c)
+	if len(l.recent) > mlRecent {
+		l.recent = append([]MLConflict{}, l.recent[len(l.recent)-mlRecent:]...)
+	}
+}
+
+// Internal implements Replicator.
+func (l *Multileader) Internal(mux *http.ServeMux) {
+	mux.HandleFunc("POST /internal/ml/apply", func(w http.ResponseWriter, r *http.Request) {
+		var req mlApplyReq
+		if !decodeInternal(w, r, &req) {
+			return
+		}
+		resp, err := l.apply(r.Header.Get(HeaderFrom), req.Entries)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "", err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+	mux.HandleFunc("POST /internal/ping", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+}
+
+// ---- delivery ----
+
+// Run implements Replicator: one delivery loop per outbound queue, until ctx ends.
+func (l *Multileader) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, p := range l.peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.deliver(ctx, p)
+		}()
+	}
+	wg.Wait()
+}
+
+// deliver sends p's queue in order, in batches, retrying with backoff until each batch is
+// acknowledged; acknowledged entries leave the queue.
+func (l *Multileader) deliver(ctx context.Context, p *mlPeer) {
+	backoff := mlBackoff
+	for ctx.Err() == nil {
+		batch, err := l.db.peekOutbox(p.id, mlBatch)
+		if err != nil {
+			l.log.Error().Err(err).Str("peer", p.id).Msg("reading outbox")
+			_ = sleepCtx(ctx, mlMaxBack)
+			continue
+		}
+		if len(batch) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.wake:
+			case <-time.After(mlIdle):
+			}
+			continue
+		}
+		req := mlApplyReq{Entries: make([]mlEntry, len(batch))}
+		for i, q := range batch {
+			req.Entries[i] = q.out.E
+		}
+		cctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
+		var resp mlApplyResp
+		err = l.tr.call(cctx, p.id, "/internal/ml/apply", req, &resp)
+		cancel()
+		l.stats.Inc("ml_batches")
+		if err != nil {
+			p.failures.Add(1)
+			l.stats.Inc("ml_send_failed")
+			_ = sleepCtx(ctx, backoff)
+			backoff = min(2*backoff, mlMaxBack)
+			continue
+		}
+		backoff = mlBackoff
+		if err := l.db.ackOutbox(p.id, batch); err != nil {
+			if !errors.Is(err, errClosed) {
+				l.log.Error().Err(err).Str("peer", p.id).Msg("removing delivered entries")
+			}
+			continue
+		}
+		now := l.now().UnixNano()
+		p.queued.Add(-int64(len(batch)))
+		p.delivered.Add(int64(len(batch)))
+		l.stats.Add("ml_sent", int64(len(batch)))
+		p.lagMu.Lock()
+		for _, q := range batch {
+			lag := time.Duration(now - q.out.Enq)
+			if len(p.lags) < mlLags {
+				p.lags = append(p.lags, lag)
+			} else {
+				p.lags[p.lagNext] = lag
+				p.lagNext = (p.lagNext + 1) % mlLags
+			}
+			p.lastLag.Store(int64(lag))
+		}
+		p.lagMu.Unlock()
+	}
+}
+
+// MLPeerStats is the state of one outbound queue in /admin/stats ("ml_peers").
+type MLPeerStats struct {
+	Queue        int64   `json:"queue"`         // entries not yet acknowledged by the peer
+	OldestAgeMS  float64 `json:"oldest_age_ms"` // age of the oldest undelivered entry (0 = empty)
+	LastLagMS    float64 `json:"last_lag_ms"`   // queue-to-ack time of the last delivered entry
+	LagP50MS     float64 `json:"lag_p50_ms"`    // over the last 4096 delivered entries
+	LagP99MS     float64 `json:"lag_p99_ms"`    // over the last 4096 delivered entries
+	Delivered    int64   `json:"delivered"`     // entries delivered since the node started
+	SendFailures int64   `json:"send_failures"` // delivery attempts that failed (then retried)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// extraStats are the mode's structured stats: per-peer queues and lags, recent conflicts.
+func (l *Multileader) extraStats() map[string]any {
+	peers := map[string]MLPeerStats{}
+	var total int64
+	var worst float64
+	now := l.now().UnixNano()
+	for id, p := range l.peers {
+		s := MLPeerStats{Queue: p.queued.Load(), LastLagMS: ms(time.Duration(p.lastLag.Load())),
+			Delivered: p.delivered.Load(), SendFailures: p.failures.Load()}
+		if old, err := l.db.outboxOldest(id); err == nil && old != 0 {
+			s.OldestAgeMS = ms(time.Duration(now - old))
+		}
+		p.lagMu.Lock()
+		lags := append([]time.Duration{}, p.lags...)
+		p.lagMu.Unlock()
+		if len(lags) > 0 {
+			slices.Sort(lags)
+			s.LagP50MS = ms(lags[len(lags)*50/100])
+			s.LagP99MS = ms(lags[min(len(lags)-1, len(lags)*99/100)])
+		}
+		total += s.Queue
+		worst = max(worst, s.LagP99MS)
+		peers[id] = s
+	}
+	l.confMu.Lock()
+	recent := append([]MLConflict{}, l.recent...)
+	l.confMu.Unlock()
+	return map[string]any{
+		"conflict": l.cfg.Conflict, "topology": l.cfg.Topology,
+		"ml_peers": peers, "ml_queue_total": total, "ml_lag_p99_ms": worst,
+		"ml_recent_conflicts": recent,
+	}
+}
