@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -238,6 +239,17 @@ func TestSweepWithFakeRuns(t *testing.T) {
 	recs, err := csv.NewReader(&csvOut).ReadAll()
 	if err != nil || len(recs) != 10 || len(recs[1]) != len(CSVHeader()) {
 		t.Errorf("csv: got %d records (%v), want 10 of %d fields", len(recs), err, len(CSVHeader()))
+	}
+	var js bytes.Buffer
+	if err := tab.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(js.Bytes(), &rows); err != nil || len(rows) != 9 {
+		t.Fatalf("json: got %d rows (%v), want 9", len(rows), err)
+	}
+	if rows[0]["w"] != 1.0 || rows[0]["pbs"] != 0.6667 || rows[0]["quorum"] != "partial" || rows[0]["sloppy_quorum"] != false {
+		t.Errorf("json row 0: got %v, want w 1, pbs 0.6667, partial, sloppy false", rows[0])
 	}
 	if n := strings.Count(page.String(), `<g class="cell">`); n != 9 {
 		t.Errorf("html chart: got %d cells, want 9", n)

@@ -1,7 +1,9 @@
 package compare
 
 import (
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -140,6 +142,53 @@ func (t *Table) WriteCSV(w io.Writer) error {
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("compare: csv: %w", err)
+	}
+	return nil
+}
+
+// WriteJSON writes the table as a JSON array, one object per row with CSVHeader's fields
+// (numbers as numbers, missing figures as null) plus the row's run folders.
+func (t *Table) WriteJSON(w io.Writer) error {
+	var buf bytes.Buffer
+	if err := t.WriteCSV(&buf); err != nil {
+		return err
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		return fmt.Errorf("compare: json: %w", err)
+	}
+	rows := make([]map[string]any, 0, len(t.Rows))
+	for i, rec := range recs[1:] {
+		m := map[string]any{}
+		for j, h := range recs[0] {
+			v := rec[j]
+			switch {
+			case v == "":
+				m[h] = nil
+			case h == "consistency" || h == "nemesis" || h == "quorum" || h == "vs_pbs" || h == "invalid_by":
+				m[h] = v
+			case v == "true" || v == "false":
+				m[h] = v == "true"
+			default:
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					m[h] = v
+				} else {
+					m[h] = f
+				}
+			}
+		}
+		var dirs []string
+		for _, r := range t.Rows[i].RunList {
+			dirs = append(dirs, r.Dir)
+		}
+		m["runs_dirs"] = dirs
+		rows = append(rows, m)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rows); err != nil {
+		return fmt.Errorf("compare: json: %w", err)
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ func compareFlags() []cli.Flag {
 			Usage: "fault sets separated by '/', each none, all or a comma list (e.g. partition/clock/partition,kill)"},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "seeds per cell (--seed, --seed+1, ...; every cell runs the same seeds)"},
 		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "clusters at once"},
+		&cli.BoolFlag{Name: "json", Usage: "print the table as JSON on stdout (one object per configuration)"},
 		&cli.StringFlag{Name: "out", Usage: "folder for compare.md, compare.csv and compare.html (default: <results>/compare/<time>)"},
 	)
 }
@@ -67,7 +68,7 @@ func compareCommand(env *appEnv) *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return doCompare(ctx, env, sw, c.String("runtime"), c.String("out"))
+			return doCompare(ctx, env, sw, c.String("runtime"), c.String("out"), c.Bool("json"))
 		},
 	}
 }
@@ -243,7 +244,7 @@ func (rs *runtimes) close() {
 }
 
 // doCompare runs the sweep, prints the table and writes the files.
-func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName, out string) error {
+func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName, out string, asJSON bool) error {
 	cells := sw.Cells()
 	rts, err := newRuntimes(ctx, env, runtimeName, sw.Parallel)
 	if err != nil {
@@ -267,7 +268,11 @@ func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName,
 	if err != nil {
 		return cli.Exit("faultline compare: "+err.Error(), exitCannotRun)
 	}
-	if err := table.WriteText(env.stdout); err != nil {
+	write := table.WriteText
+	if asJSON {
+		write = table.WriteJSON
+	}
+	if err := write(env.stdout); err != nil {
 		return cli.Exit("faultline compare: "+err.Error(), exitCannotRun)
 	}
 	if out == "" {
@@ -276,7 +281,11 @@ func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName,
 	if err := table.WriteFiles(out); err != nil {
 		return cli.Exit("faultline compare: "+err.Error(), exitCannotRun)
 	}
-	fmt.Fprintf(env.stdout, "tables: %s (compare.md, compare.csv, compare.html); %s in all\n", out, time.Since(start).Round(time.Second))
+	info := env.stdout
+	if asJSON {
+		info = env.stderr // stdout is the JSON document only
+	}
+	fmt.Fprintf(info, "tables: %s (compare.md, compare.csv, compare.html); %s in all\n", out, time.Since(start).Round(time.Second))
 	ran := 0
 	for _, r := range table.Rows {
 		ran += r.Runs
