@@ -258,7 +258,14 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 			}
 			rec = Record{Kind: KindRegister, Sibs: []Sibling{sib}}
 		case KindCounter:
-			rec = Record{Kind: KindCounter, P: map[string]int64{l.cfg.ID: contrib[0]}, N: map[string]int64{l.cfg.ID: contrib[1]}}
+			// No zero entries: Merge drops them on one side only, and digests would differ.
+			rec = Record{Kind: KindCounter}
+			if contrib[0] != 0 {
+				rec.P = map[string]int64{l.cfg.ID: contrib[0]}
+			}
+			if contrib[1] != 0 {
+				rec.N = map[string]int64{l.cfg.ID: contrib[1]}
+			}
 		case KindSet:
 			rec = Record{Kind: KindSet, Elems: []string{op.Elem}}
 		default:
