@@ -25,10 +25,12 @@ func nodeCommand(env *appEnv) *cli.Command {
 			&cli.StringFlag{Name: "listen", Usage: "address to serve on, host:port (default: this node's address in --peers)"},
 			&cli.StringFlag{Name: "peers", Usage: "every node of the cluster, self included: id=host:port,...", Required: true},
 			&cli.StringFlag{Name: "data", Usage: "data directory", Required: true},
-			&cli.StringFlag{Name: "mode", Value: def.Mode, Usage: "replication mode: leaderless"},
+			&cli.StringFlag{Name: "mode", Value: def.Mode, Usage: "replication mode: leaderless or multileader"},
+			&cli.StringFlag{Name: "conflict", Value: def.Conflict, Usage: "multileader conflict handling: lww, crdt or siblings"},
+			&cli.StringFlag{Name: "topology", Value: def.Topology, Usage: "multileader topology: all, ring or star"},
 			&cli.IntFlag{Name: "n", Value: def.N, Usage: "replicas per key (capped at the cluster size)"},
-			&cli.IntFlag{Name: "w", Value: 0, Usage: "default write quorum (0 = majority of N)"},
-			&cli.IntFlag{Name: "r", Value: 0, Usage: "default read quorum (0 = majority of N)"},
+			&cli.IntFlag{Name: "w", Value: 0, Usage: "default write quorum (0 = majority of N; multileader: 1)"},
+			&cli.IntFlag{Name: "r", Value: 0, Usage: "default read quorum (0 = majority of N; multileader: reads are local)"},
 			&cli.StringFlag{Name: "consistency", Value: def.Consistency, Usage: "lww, vclock or abd"},
 			&cli.BoolFlag{Name: "read-repair", Value: def.ReadRepair, Usage: "repair stale replicas seen by reads (--read-repair=false to turn off)"},
 			&cli.BoolFlag{Name: "read-repair-sync", Value: def.ReadRepairSync, Usage: "repair before answering the read"},
@@ -50,6 +52,7 @@ func nodeCommand(env *appEnv) *cli.Command {
 			cfg.ID, cfg.Peers, cfg.DataDir = c.String("id"), peers, c.String("data")
 			cfg.Mode, cfg.N, cfg.W, cfg.R = c.String("mode"), c.Int("n"), c.Int("w"), c.Int("r")
 			cfg.Consistency = c.String("consistency")
+			cfg.Conflict, cfg.Topology = c.String("conflict"), c.String("topology")
 			cfg.ReadRepair, cfg.ReadRepairSync = c.Bool("read-repair"), c.Bool("read-repair-sync")
 			cfg.AntiEntropy = c.Duration("anti-entropy")
 			cfg.HintedHandoff, cfg.SloppyQuorum = c.Bool("hinted-handoff"), c.Bool("sloppy-quorum")
