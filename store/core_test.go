@@ -292,7 +292,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad consistency", func(c *Config) { c.Consistency = "strong" }},
 		{"w above n", func(c *Config) { c.W = 3 }},
 		{"bad fsync", func(c *Config) { c.Fsync = "sometimes" }},
-		{"multi-leader not built", func(c *Config) { c.Mode = "multileader" }},
+		{"unknown mode", func(c *Config) { c.Mode = "leaderful" }},
 		{"no data dir", func(c *Config) { c.DataDir = "" }},
 	}
 	for _, tt := range tests {

@@ -68,6 +68,14 @@ func (f *Faults) Wire() client.FaultsWire {
 	return w
 }
 
+// active reports whether any fault applies to messages exchanged with peer.
+func (f *Faults) active(peer string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, link := f.links[peer]
+	return f.drop[peer] || link
+}
+
 // verdict decides the fate of one message exchanged with peer: lost (dropped or lost) and the
 // delay to add.
 func (f *Faults) verdict(peer string) (dropped, lost bool, delay time.Duration) {

@@ -442,6 +442,10 @@ func (n *Node) filterInbound(next http.Handler) http.Handler {
 			writeError(w, http.StatusBadRequest, "", fmt.Sprintf("%s header %q is not a cluster node", HeaderFrom, from))
 			return
 		}
+		if !n.faults.active(from) {
+			next.ServeHTTP(w, r) // the common case: no buffering
+			return
+		}
 		if err := n.tr.filter(r.Context(), from, "in"); err != nil {
 			panic(http.ErrAbortHandler) // no answer at all
 		}
