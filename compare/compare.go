@@ -210,7 +210,8 @@ type Run struct {
 }
 
 // Sweep runs every cell over every seed and returns the table. Runs that fail to run are
-// recorded in their row (Errors) and do not stop the sweep; ctx cancellation does.
+// recorded in their row (Errors) and do not stop the sweep; ctx cancellation does: then the
+// table of what finished comes back with an error wrapping ctx's.
 func Sweep(ctx context.Context, cfg Config, opt Options) (*Table, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -225,6 +226,9 @@ func Sweep(ctx context.Context, cfg Config, opt Options) (*Table, error) {
 	results := make([][]Run, len(cells))
 	for i := range results {
 		results[i] = make([]Run, len(seeds))
+		for j := range results[i] {
+			results[i][j] = Run{Seed: seeds[j], Err: "not run (the sweep was interrupted)"}
+		}
 	}
 	var mu sync.Mutex
 	done := 0
@@ -235,6 +239,9 @@ func Sweep(ctx context.Context, cfg Config, opt Options) (*Table, error) {
 		go func(worker int) {
 			defer wg.Done()
 			for j := range jobs {
+				if ctx.Err() != nil {
+					continue // interrupted: left as not run
+				}
 				hc := cells[j.cell].Apply(cfg.Base, seeds[j.seed])
 				start := time.Now()
 				r := runOne(ctx, opt, worker, hc)
@@ -265,12 +272,12 @@ feed:
 	}
 	close(jobs)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("compare: sweep interrupted: %w", err)
-	}
 	t := &Table{Workload: cfg.Base.Workload, Nodes: cfg.Base.Nodes, Seeds: seeds, Time: cfg.Base.Time}
 	for i, cell := range cells {
 		t.Rows = append(t.Rows, summarize(cell, results[i]))
+	}
+	if err := ctx.Err(); err != nil {
+		return t, fmt.Errorf("compare: sweep interrupted: %w", err)
 	}
 	return t, nil
 }

@@ -262,9 +262,20 @@ func TestSweepCancelled(t *testing.T) {
 		cancel()
 		return &harness.Outcome{Results: fakeResults(cfg)}, nil
 	}
-	_, err := Sweep(ctx, testConfig(), Options{Run: run, Log: zerolog.Nop()})
+	tab, err := Sweep(ctx, testConfig(), Options{Run: run, Log: zerolog.Nop()})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
+	}
+	if tab == nil || len(tab.Rows) != 9 {
+		t.Fatalf("got %v, want the table of what finished (9 rows)", tab)
+	}
+	runs, errs := 0, 0
+	for _, r := range tab.Rows {
+		runs += r.Runs
+		errs += r.Errors
+	}
+	if runs != 1 || errs != 8 {
+		t.Errorf("got %d runs and %d not run, want 1 and 8", runs, errs)
 	}
 }
 

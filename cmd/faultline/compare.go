@@ -264,9 +264,9 @@ func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName,
 		return harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: env.log})
 	}
 	start := time.Now()
-	table, err := compare.Sweep(ctx, sw, compare.Options{Run: run, Log: env.log, Progress: env.stderr})
-	if err != nil {
-		return cli.Exit("faultline compare: "+err.Error(), exitCannotRun)
+	table, sweepErr := compare.Sweep(ctx, sw, compare.Options{Run: run, Log: env.log, Progress: env.stderr})
+	if table == nil {
+		return cli.Exit("faultline compare: "+sweepErr.Error(), exitCannotRun)
 	}
 	write := table.WriteText
 	if asJSON {
@@ -286,6 +286,9 @@ func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName,
 		info = env.stderr // stdout is the JSON document only
 	}
 	fmt.Fprintf(info, "tables: %s (compare.md, compare.csv, compare.html); %s in all\n", out, time.Since(start).Round(time.Second))
+	if sweepErr != nil { // interrupted: the table above holds what finished
+		return cli.Exit("faultline compare: "+sweepErr.Error(), exitCannotRun)
+	}
 	ran := 0
 	for _, r := range table.Rows {
 		ran += r.Runs
