@@ -10,8 +10,10 @@ import (
 
 // StoreConfig is the store under test: what every node is started with.
 type StoreConfig struct {
-	Mode          string        // "leaderless"
-	Consistency   string        // "lww", "vclock" or "abd"
+	Mode          string        // "leaderless" or "multileader"
+	Consistency   string        // leaderless: "lww", "vclock" or "abd"
+	Conflict      string        // multileader: "lww", "crdt" or "siblings"
+	Topology      string        // multileader: "all", "ring" or "star"
 	N             int           // replicas per key (capped at the cluster size)
 	W, R          int           // write and read quorums
 	ReadRepair    bool          // read repair on reads whose answers differ
@@ -60,6 +62,8 @@ func DefaultConfig() Config {
 		Store: StoreConfig{
 			Mode:          "leaderless",
 			Consistency:   "lww",
+			Conflict:      "lww",
+			Topology:      "all",
 			N:             3,
 			W:             2,
 			R:             2,
@@ -112,8 +116,25 @@ func (c Config) Validate() error {
 	s := c.Store
 	switch s.Mode {
 	case "leaderless":
+	case "multileader":
+		switch s.Conflict {
+		case "lww", "crdt", "siblings":
+		default:
+			add("conflict %q: want lww, crdt or siblings", s.Conflict)
+		}
+		switch s.Topology {
+		case "all", "ring", "star":
+		default:
+			add("topology %q: want all, ring or star", s.Topology)
+		}
+		if s.W != 1 {
+			add("w (%d): a multileader write is acknowledged by the leader it reaches, only w=1 is built", s.W)
+		}
+		if c.CRDT && s.Conflict == "lww" {
+			add("--crdt needs --conflict crdt or siblings: under lww the store has registers only")
+		}
 	default:
-		add("store mode %q: want leaderless", s.Mode)
+		add("store mode %q: want leaderless or multileader", s.Mode)
 	}
 	switch s.Consistency {
 	case "lww", "vclock", "abd":
@@ -143,7 +164,7 @@ func (c Config) Validate() error {
 	if c.CRDT && c.Workload == "register" {
 		add("--crdt applies to the set and counter workloads, not %q", c.Workload)
 	}
-	if c.CRDT && s.Consistency == "abd" {
+	if c.CRDT && s.Consistency == "abd" && s.Mode == "leaderless" {
 		add("--crdt needs consistency lww or vclock: abd is a plain register")
 	}
 	if c.Keys < 1 {
@@ -187,7 +208,7 @@ func (c Config) Validate() error {
 // NodeArgs are the `faultline node` store flags for c (the runtime adds id, listen, peers, data).
 func (c Config) NodeArgs() []string {
 	s := c.Store
-	return []string{
+	args := []string{
 		"--mode", s.Mode,
 		"--consistency", s.Consistency,
 		"--n", strconv.Itoa(s.N),
@@ -199,6 +220,26 @@ func (c Config) NodeArgs() []string {
 		"--sloppy-quorum=" + strconv.FormatBool(s.SloppyQuorum),
 		"--fsync", s.Fsync,
 	}
+	if s.Mode == "multileader" {
+		args = append(args, "--conflict", s.Conflict, "--topology", s.Topology)
+	}
+	return args
+}
+
+// DefaultChecks are the checkers that decide the verdict when Checks is nil: nil (the
+// workload's defaults) for leaderless; for multileader, whose reads are local and so not
+// linearizable by design, lost updates or lost increments and convergence after heal.
+func (c Config) DefaultChecks() []string {
+	if c.Store.Mode != "multileader" {
+		return nil
+	}
+	switch c.Workload {
+	case "set":
+		return []string{"lost-updates", "convergence"}
+	case "counter":
+		return []string{"lost-increments", "convergence"}
+	}
+	return []string{"convergence"}
 }
 
 // NodeIDs are the node ids n1..nK.
