@@ -289,7 +289,11 @@ func runOne(ctx context.Context, opt Options, worker int, cfg harness.Config) Ru
 	if out != nil {
 		r.Dir = out.Dir
 	}
-	if err != nil && !errors.Is(err, harness.ErrInterrupted) {
+	if errors.Is(err, harness.ErrInterrupted) {
+		r.Err = "interrupted (cut short, not compared)"
+		return r
+	}
+	if err != nil {
 		r.Err = err.Error()
 		opt.Log.Warn().Err(err).Int64("seed", cfg.Seed).Msg("run failed")
 		return r
