@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/harness/local"
 	"github.com/faultline/faultline/nemesis"
@@ -26,7 +27,9 @@ import (
 func storeFlags() []cli.Flag {
 	d := harness.DefaultConfig()
 	return []cli.Flag{
-		&cli.StringFlag{Name: "store", Value: d.Store.Mode, Usage: "store mode: leaderless"},
+		&cli.StringFlag{Name: "store", Value: d.Store.Mode, Usage: "store mode: leaderless or multileader"},
+		&cli.StringFlag{Name: "conflict", Value: d.Store.Conflict, Usage: "multileader conflict handling: lww, crdt or siblings"},
+		&cli.StringFlag{Name: "topology", Value: d.Store.Topology, Usage: "multileader topology: all, ring or star"},
 		&cli.IntFlag{Name: "nodes", Value: d.Nodes, Usage: "cluster size"},
 		&cli.IntFlag{Name: "n", Value: d.Store.N, Usage: "replicas per key"},
 		&cli.IntFlag{Name: "w", Value: d.Store.W, Usage: "write quorum"},
@@ -82,6 +85,16 @@ func configFromFlags(c *cli.Context) (harness.Config, error) {
 	if !c.IsSet("r") {
 		cfg.Store.R = maj
 	}
+	cfg.Store.Conflict, cfg.Store.Topology = c.String("conflict"), c.String("topology")
+	if cfg.Store.Mode == "multileader" {
+		// A multi-leader write is acked by the leader it reaches, and reads are local.
+		if !c.IsSet("w") {
+			cfg.Store.W = 1
+		}
+		if !c.IsSet("r") {
+			cfg.Store.R = 1
+		}
+	}
 	cfg.Store.ReadRepair = c.Bool("read-repair")
 	cfg.Store.AntiEntropy = c.Duration("anti-entropy")
 	cfg.Store.HintedHandoff = c.Bool("hinted-handoff")
@@ -108,6 +121,9 @@ func configFromFlags(c *cli.Context) (harness.Config, error) {
 		for _, name := range strings.Split(s, ",") {
 			cfg.Checks = append(cfg.Checks, strings.TrimSpace(name))
 		}
+	}
+	if cfg.Checks == nil {
+		cfg.Checks = cfg.DefaultChecks()
 	}
 	cfg.CheckTimeout = c.Duration("check-timeout")
 	cfg.Time = c.Duration("time")
@@ -196,6 +212,10 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 			fmt.Fprintln(w, "interrupted: the run was cut short; what was recorded was healed, saved and checked")
 		}
 		out.Results.Summary(w)
+		if r := out.Results.Checkers[checker.Linearizable]; cfg.Store.Mode == "multileader" && r != nil && r.Valid == checker.Invalid {
+			fmt.Fprintln(w, "note: multi-leader is not linearizable by design (reads are local, writes are acked before they replicate); "+
+				"its default checks are lost updates/increments and convergence")
+		}
 		fmt.Fprintf(w, "run folder: %s\n", out.Dir)
 		if _, err := os.Stat(filepath.Join(out.Dir, report.HTMLFile)); err == nil {
 			fmt.Fprintf(w, "report:     %s (or browse all runs with `faultline serve`)\n", filepath.Join(out.Dir, report.HTMLFile))
