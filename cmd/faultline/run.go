@@ -233,7 +233,14 @@ func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime
 	if name == "" {
 		name = "local"
 		if dockerAvailable(ctx) {
-			name = "docker"
+			// Docker where an engine answers; if the image cannot be had (no static binary and
+			// no source tree to build one), say why and run locally rather than not at all.
+			rt, note, cleanup, err := newDockerRuntime(ctx, env)
+			if err == nil {
+				return rt, note, cleanup, nil
+			}
+			fmt.Fprintf(env.stderr, "faultline: a Docker engine answers but the Docker runtime cannot start (%v); running locally. "+
+				"Build faultline with CGO_ENABLED=0 (or run it from its source tree) to use Docker.\n", err)
 		}
 	}
 	switch name {
