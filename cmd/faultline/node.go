@@ -42,6 +42,7 @@ func nodeCommand(env *appEnv) *cli.Command {
 			&cli.DurationFlag{Name: "request-timeout", Value: def.RequestTimeout, Usage: "coordinator deadline per client request"},
 			&cli.DurationFlag{Name: "hint-interval", Value: def.HintInterval, Usage: "how often hints are offered to their targets"},
 			&cli.IntFlag{Name: "vnodes", Value: def.VNodes, Usage: "virtual nodes per node on the ring"},
+			&cli.Int64Flag{Name: "seed", Value: def.Seed, Usage: "seed of the fault filter's loss decisions (derive it from the run's seed)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := store.DefaultConfig()
@@ -59,6 +60,7 @@ func nodeCommand(env *appEnv) *cli.Command {
 			cfg.Fsync, cfg.AdminToken = c.String("fsync"), c.String("admin-token")
 			cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")
 			cfg.VNodes = c.Int("vnodes")
+			cfg.Seed = c.Int64("seed")
 			listen := c.String("listen")
 			if listen == "" {
 				listen = peers[cfg.ID]
