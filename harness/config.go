@@ -127,9 +127,6 @@ func (c Config) Validate() error {
 		default:
 			add("topology %q: want all, ring or star", s.Topology)
 		}
-		if s.W != 1 {
-			add("w (%d): a multileader write is acknowledged by the leader it reaches, only w=1 is built", s.W)
-		}
 		if c.CRDT && s.Conflict == "lww" {
 			add("--crdt needs --conflict crdt or siblings: under lww the store has registers only")
 		}

@@ -164,9 +164,6 @@ func (c Config) Validate() error {
 	if c.R < 0 || c.R > n {
 		return fmt.Errorf("store: R (%d) must be in 1..N (%d) (0 = majority)", c.R, n)
 	}
-	if c.Mode == "multileader" && c.W > 1 {
-		return fmt.Errorf("store: W (%d): a multileader write is acknowledged after the local durable apply; only w=1 is built", c.W)
-	}
 	switch c.Consistency {
 	case LWW, VClock, ABD:
 	default:

@@ -58,6 +58,9 @@ type Multileader struct {
 
 	confMu sync.Mutex
 	recent []MLConflict
+
+	ackMu sync.Mutex
+	ackCh chan struct{} // closed (and replaced) whenever a peer acknowledges a batch
 }
 
 var _ Replicator = (*Multileader)(nil)
@@ -69,7 +72,8 @@ type mlPeer struct {
 	queued    atomic.Int64
 	delivered atomic.Int64
 	failures  atomic.Int64
-	lastLag   atomic.Int64 // ns, of the last entry delivered
+	lastLag   atomic.Int64  // ns, of the last entry delivered
+	acked     atomic.Uint64 // outbox place of the last entry acknowledged since start
 
 	lagMu   sync.Mutex
 	lags    []time.Duration
@@ -106,7 +110,7 @@ func newMultileader(cfg Config, db *storage, tr *transport, clock *Clock, stats 
 	}
 	l := &Multileader{
 		cfg: cfg, cons: cfg.RegisterConsistency(), db: db, tr: tr, clock: clock, stats: stats,
-		log: log, now: now, ids: cfg.NodeIDs(), peers: map[string]*mlPeer{},
+		log: log, now: now, ids: cfg.NodeIDs(), peers: map[string]*mlPeer{}, ackCh: make(chan struct{}),
 	}
 	out := MLOutPeers(cfg.Topology, l.ids, cfg.ID)
 	err := db.update(func(tx *bolt.Tx) error { return createMLBuckets(tx, out) })
@@ -125,7 +129,7 @@ func newMultileader(cfg Config, db *storage, tr *transport, clock *Clock, stats 
 	for _, s := range []string{"ml_write", "ml_applied", "ml_duplicate", "ml_forwarded", "ml_sent",
 		"ml_send_failed", "ml_batches", "ml_conflict", "ml_conflict_lww_local_won",
 		"ml_conflict_lww_incoming_won", "ml_conflict_siblings_kept", "ml_conflict_merged",
-		"ml_siblings_resolved", "ml_kind_conflict"} {
+		"ml_siblings_resolved", "ml_kind_conflict", "ml_w_timeout"} {
 		stats.counter(s)
 	}
 	return l, nil
@@ -204,18 +208,20 @@ func (l *Multileader) wake(peers []string) {
 
 // Write implements Replicator: apply op locally and durably, queue it for the peers, acknowledge.
 func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) error {
-	if w > 1 {
+	targets := MLTargets(l.cfg.Topology, l.ids, l.cfg.ID, l.cfg.ID)
+	if w > 1+len(targets) {
 		l.stats.Inc("outcome_failed")
 		return &OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(
-			"w=%d: a multi-leader write is acknowledged after the local durable apply; waiting for other leaders (w>1) is not built, use w=1", w)}
+			"w=%d: this leader sends its writes directly to %d leaders (topology %s), so w can be at most %d",
+			w, len(targets), l.cfg.Topology, 1+len(targets))}
 	}
 	if l.cfg.Conflict == ConflictLWW && op.Kind != KindRegister {
 		l.stats.Inc("outcome_failed")
 		return &OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(
 			"%s %q: conflict strategy lww resolves registers only; counters and sets need --conflict crdt or siblings", op.Kind, key)}
 	}
-	targets := MLTargets(l.cfg.Topology, l.ids, l.cfg.ID, l.cfg.ID)
 	var conf *MLConflict
+	places := map[string]uint64{}
 	err := l.db.update(func(tx *bolt.Tx) error {
 		conf = nil
 		data := tx.Bucket(bucketData)
@@ -300,9 +306,11 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		e := mlEntry{Origin: l.cfg.ID, Seq: seq, Key: key, Rec: rec, Deps: deps}
 		now := l.now().UnixNano()
 		for _, p := range targets {
-			if err := enqueue(tx, p, e, now); err != nil {
+			id, err := enqueue(tx, p, e, now)
+			if err != nil {
 				return err
 			}
+			places[p] = id
 		}
 		if op.Kind == KindRegister {
 			switch {
@@ -334,7 +342,42 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		l.noteConflict(*conf)
 	}
 	l.wake(targets)
+	if w > 1 {
+		return l.waitAcks(ctx, key, places, w-1)
+	}
 	return nil
+}
+
+// waitAcks waits until need of the peers in places acknowledged the write queued at those
+// places, or the request deadline passes (then the write, applied here, is indeterminate).
+func (l *Multileader) waitAcks(ctx context.Context, key string, places map[string]uint64, need int) error {
+	deadline := time.NewTimer(l.cfg.RequestTimeout)
+	defer deadline.Stop()
+	for {
+		l.ackMu.Lock()
+		ch := l.ackCh
+		l.ackMu.Unlock()
+		got := 0
+		for p, id := range places {
+			if l.peers[p].acked.Load() >= id {
+				got++
+			}
+		}
+		if got >= need {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			l.stats.Inc("ml_w_timeout")
+			return &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate, Msg: fmt.Sprintf(
+				"write %q applied on this leader but acknowledged by %d of the %d other leaders w needs within %s; it will still replicate",
+				key, got, need, l.cfg.RequestTimeout)}
+		case <-ctx.Done():
+			return &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate,
+				Msg: fmt.Sprintf("write %q applied on this leader; the request ended before w was reached", key)}
+		}
+	}
 }
 
 // ---- reads ----
@@ -387,7 +430,7 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 				if p == from {
 					continue
 				}
-				if err := enqueue(tx, p, e, now); err != nil {
+				if _, err := enqueue(tx, p, e, now); err != nil {
 					return err
 				}
 				fwd[p]++
@@ -587,6 +630,11 @@ func (l *Multileader) deliver(ctx context.Context, p *mlPeer) {
 			}
 			continue
 		}
+		p.acked.Store(u64val(batch[len(batch)-1].id))
+		l.ackMu.Lock()
+		close(l.ackCh)
+		l.ackCh = make(chan struct{})
+		l.ackMu.Unlock()
 		now := l.now().UnixNano()
 		p.queued.Add(-int64(len(batch)))
 		p.delivered.Add(int64(len(batch)))

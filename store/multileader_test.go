@@ -133,7 +133,8 @@ func TestMultileaderConfig(t *testing.T) {
 		{"siblings ring", func(c *Config) { c.Conflict, c.Topology = ConflictSiblings, TopologyRing }, ""},
 		{"bad conflict", func(c *Config) { c.Conflict = "lwww" }, `Conflict "lwww"`},
 		{"bad topology", func(c *Config) { c.Topology = "mesh" }, `Topology "mesh"`},
-		{"w 2", func(c *Config) { c.W = 2 }, "W (2)"},
+		{"w 2", func(c *Config) { c.W = 2 }, ""},
+		{"w 3 of 2 nodes", func(c *Config) { c.W = 3 }, "W (3)"},
 		{"bad mode", func(c *Config) { c.Mode = "raft" }, `Mode "raft"`},
 	}
 	for _, tt := range tests {
@@ -368,7 +369,7 @@ func TestMultileaderRejects(t *testing.T) {
 		do   func() error
 		want int // HTTP status, 0 = ok
 	}{
-		{"w=2", func() error { return c.client("n1").Put(ctx, "k", "v", 2, "") }, http.StatusBadRequest},
+		{"w=3 waits for both peers", func() error { return c.client("n1").Put(ctx, "k", "v", 3, "") }, 0},
 		{"w=1", func() error { return c.client("n1").Put(ctx, "k", "v", 1, "") }, 0},
 		{"r=3 is local", func() error { _, err := c.client("n1").Get(ctx, "k", 3); return err }, 0},
 		{"counter under lww", func() error { return c.client("n1").Incr(ctx, "c", 1, 0) }, http.StatusBadRequest},
@@ -386,4 +387,32 @@ func TestMultileaderRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMultileaderW checks w>1: acknowledged once w-1 other leaders applied the write; when they
+// cannot, indeterminate (the write is applied here and replicates later); and bounded by the
+// leaders this node sends to directly.
+func TestMultileaderW(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t, 3, multileader(ConflictLWW, TopologyRing))
+	if err := c.client("n1").Put(ctx, "k", "a", 2, ""); err != nil {
+		t.Fatalf("w=2 on a ring: got %v, want ok (the next node applied it)", err)
+	}
+	if v, err := c.client("n2").Get(ctx, "k", 0); err != nil || !slices.Equal(v.Values, []string{"a"}) {
+		t.Errorf("n2 after a w=2 ack: got %v (%v), want [a]", v.Values, err)
+	}
+	var ce *client.Error
+	if err := c.client("n1").Put(ctx, "k", "b", 3, ""); !errors.As(err, &ce) || ce.Status != http.StatusBadRequest {
+		t.Errorf("w=3 on a ring: got %v, want HTTP 400", err)
+	}
+	c.split([]string{"n1"}, []string{"n2", "n3"})
+	err := c.client("n1").Put(ctx, "k", "c", 2, "")
+	if !errors.Is(err, client.ErrIndeterminate) {
+		t.Fatalf("w=2 cut off: got %v, want indeterminate", err)
+	}
+	c.healAll()
+	eventually(t, "the indeterminate write replicates", func() bool {
+		v, err := c.client("n3").Get(ctx, "k", 0)
+		return err == nil && slices.Equal(v.Values, []string{"c"})
+	})
 }

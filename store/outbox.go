@@ -69,21 +69,21 @@ func createMLBuckets(tx *bolt.Tx, peers []string) error {
 	return nil
 }
 
-// enqueue appends e to peer's outbox inside tx.
-func enqueue(tx *bolt.Tx, peer string, e mlEntry, now int64) error {
+// enqueue appends e to peer's outbox inside tx and returns its place (increasing per outbox).
+func enqueue(tx *bolt.Tx, peer string, e mlEntry, now int64) (uint64, error) {
 	b := tx.Bucket(outboxBucket(peer))
 	if b == nil {
-		return fmt.Errorf("store: no outbox for peer %q", peer)
+		return 0, fmt.Errorf("store: no outbox for peer %q", peer)
 	}
 	id, err := b.NextSequence()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	enc, err := json.Marshal(outEntry{E: e, Enq: now})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return b.Put(u64key(id), enc)
+	return id, b.Put(u64key(id), enc)
 }
 
 // peekOutbox returns up to max entries at the head of peer's outbox.
