@@ -18,7 +18,8 @@ func multileader(conflict string) func(*harness.Config) {
 }
 
 // TestMultileaderKnownBadAndGood runs the multi-leader calibration pairs: a read-modify-write
-// counter under lww loses increments across a partition; the CRDT counter keeps every one.
+// counter under lww loses increments across a partition; the CRDT counter keeps every one; and
+// local reads make the register non-linearizable under partitions.
 func TestMultileaderKnownBadAndGood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs clusters")
@@ -49,6 +50,15 @@ func TestMultileaderKnownBadAndGood(t *testing.T) {
 				multileader("crdt")(c)
 			},
 			want: checker.Valid, check: "lost-increments",
+		},
+		{
+			name: "multileader register is not linearizable under partitions, by design",
+			edit: func(c *harness.Config) {
+				c.Nemesis = []string{"partition"}
+				multileader("lww")(c)
+				c.Checks = []string{"linearizable"}
+			},
+			want: checker.Invalid, check: "linearizable",
 		},
 	}
 	runtimes := []struct {
