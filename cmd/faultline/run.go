@@ -216,6 +216,11 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 			fmt.Fprintln(w, "note: multi-leader is not linearizable by design (reads are local, writes are acked before they replicate); "+
 				"its default checks are lost updates/increments and convergence")
 		}
+		if cfg.Store.Mode == "multileader" {
+			if line := multileaderLine(out.Dir); line != "" {
+				fmt.Fprintln(w, line)
+			}
+		}
 		fmt.Fprintf(w, "run folder: %s\n", out.Dir)
 		if _, err := os.Stat(filepath.Join(out.Dir, report.HTMLFile)); err == nil {
 			fmt.Fprintf(w, "report:     %s (or browse all runs with `faultline serve`)\n", filepath.Join(out.Dir, report.HTMLFile))
@@ -256,4 +261,39 @@ func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime
 		return newDockerRuntime(ctx, env)
 	}
 	return nil, "", nil, fmt.Errorf("--runtime %q: want local or docker", name)
+}
+
+// multileaderLine summarizes the nodes' multi-leader stats saved in a run folder: the worst
+// peer's p99 replication lag, the conflicts seen by resolution, and what stayed queued.
+func multileaderLine(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, report.StatsFile))
+	if err != nil {
+		return ""
+	}
+	var stats map[string]map[string]any
+	if json.Unmarshal(b, &stats) != nil {
+		return ""
+	}
+	num := func(m map[string]any, k string) float64 { f, _ := m[k].(float64); return f }
+	var lag, conf, local, incoming, merged, sibs, queued float64
+	seen := false
+	for id, m := range stats {
+		if id == "harness" || m["mode"] != "multileader" {
+			continue
+		}
+		seen = true
+		lag = max(lag, num(m, "ml_lag_p99_ms"))
+		conf += num(m, "ml_conflict")
+		local += num(m, "ml_conflict_lww_local_won")
+		incoming += num(m, "ml_conflict_lww_incoming_won")
+		merged += num(m, "ml_conflict_merged")
+		sibs += num(m, "ml_conflict_siblings_kept")
+		queued += num(m, "ml_queue_total")
+	}
+	if !seen {
+		return ""
+	}
+	return fmt.Sprintf("multi-leader: replication lag p99 %.1f ms (worst peer); conflicts seen %.0f "+
+		"(lww: %.0f kept the local write, %.0f the incoming one, the other lost; crdt merged %.0f; siblings kept %.0f); "+
+		"undelivered at the end %.0f", lag, conf, local, incoming, merged, sibs, queued)
 }
