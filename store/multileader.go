@@ -665,7 +665,7 @@ type MLPeerStats struct {
 	SendFailures int64   `json:"send_failures"` // delivery attempts that failed (then retried)
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func mlMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // extraStats are the mode's structured stats: per-peer queues and lags, recent conflicts.
 func (l *Multileader) extraStats() map[string]any {
@@ -674,18 +674,18 @@ func (l *Multileader) extraStats() map[string]any {
 	var worst float64
 	now := l.now().UnixNano()
 	for id, p := range l.peers {
-		s := MLPeerStats{Queue: p.queued.Load(), LastLagMS: ms(time.Duration(p.lastLag.Load())),
+		s := MLPeerStats{Queue: p.queued.Load(), LastLagMS: mlMS(time.Duration(p.lastLag.Load())),
 			Delivered: p.delivered.Load(), SendFailures: p.failures.Load()}
 		if old, err := l.db.outboxOldest(id); err == nil && old != 0 {
-			s.OldestAgeMS = ms(time.Duration(now - old))
+			s.OldestAgeMS = mlMS(time.Duration(now - old))
 		}
 		p.lagMu.Lock()
 		lags := append([]time.Duration{}, p.lags...)
 		p.lagMu.Unlock()
 		if len(lags) > 0 {
 			slices.Sort(lags)
-			s.LagP50MS = ms(lags[len(lags)*50/100])
-			s.LagP99MS = ms(lags[min(len(lags)-1, len(lags)*99/100)])
+			s.LagP50MS = mlMS(lags[len(lags)*50/100])
+			s.LagP99MS = mlMS(lags[min(len(lags)-1, len(lags)*99/100)])
 		}
 		total += s.Queue
 		worst = max(worst, s.LagP99MS)
