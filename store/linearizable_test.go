@@ -185,3 +185,53 @@ func TestLWWWithSkewIsNotLinearizable(t *testing.T) {
 		t.Errorf("lww history with a skewed clock, %d ops: porcupine says %v, want illegal", len(ops), res)
 	}
 }
+
+// Sloppy quorum breaks the quorum intersection abd relies on: with the key's replicas split
+// {p0, p1} | {p2, fallbacks}, a write through a fallback side is acknowledged by p2 and a hint,
+// and a later read on the other side, from p0 and p1, misses it. Without sloppy quorum the
+// write is not acknowledged.
+func TestSloppyQuorumBreaksABD(t *testing.T) {
+	for _, sloppy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sloppy=%v", sloppy), func(t *testing.T) {
+			c := newCluster(t, 5, func(cfg *Config) {
+				cfg.Consistency = ABD
+				cfg.SloppyQuorum = sloppy
+				cfg.ReadRepair = false
+			})
+			ctx := context.Background()
+			key := "x"
+			walk := NewRing(c.config("n1").NodeIDs(), c.config("n1").VNodes).Walk(key)
+			sideA, sideB := walk[:2], walk[2:] // {p0, p1} | {p2, f0, f1}
+			for _, a := range sideA {
+				if err := c.client(a).SetFaults(ctx, client.Faults{Drop: sideB}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, b := range sideB {
+				if err := c.client(b).SetFaults(ctx, client.Faults{Drop: sideA}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			writer := c.client(walk[3])
+			// The first attempt teaches the writer that p0 and p1 are down; then it retries.
+			err := writer.Put(ctx, key, "new", 2, "")
+			for i := 0; err != nil && i < 2; i++ {
+				err = writer.Put(ctx, key, "new", 2, "")
+			}
+			if !sloppy {
+				if err == nil {
+					t.Fatalf("strict quorum: a write reaching 1 of 3 replicas was acknowledged")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("sloppy quorum: write not acknowledged: %v", err)
+			}
+			// An acknowledged write, then a read that starts after it and misses it: a stale
+			// read, not linearizable.
+			if got := values(t, c.client(walk[0]), key, 2); len(got) != 0 {
+				t.Fatalf("read on the replicas' side: got %v, want nothing (it cannot see the write)", got)
+			}
+		})
+	}
+}
