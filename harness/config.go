@@ -127,9 +127,6 @@ func (c Config) Validate() error {
 		default:
 			add("topology %q: want all, ring or star", s.Topology)
 		}
-		if c.CRDT && s.Conflict == "lww" {
-			add("--crdt needs --conflict crdt or siblings: under lww the store has registers only")
-		}
 	default:
 		add("store mode %q: want leaderless or multileader", s.Mode)
 	}

@@ -18,7 +18,8 @@ func multileader(conflict string) func(*harness.Config) {
 }
 
 // TestMultileaderKnownBadAndGood runs the multi-leader calibration pairs: a read-modify-write
-// counter under lww loses increments across a partition; the CRDT counter keeps every one; and
+// counter under lww loses increments across a partition, and so do the store's own increments
+// (lww replaces the whole counter); the CRDT counter keeps every one; and
 // local reads make the register non-linearizable under partitions.
 func TestMultileaderKnownBadAndGood(t *testing.T) {
 	if testing.Short() {
@@ -34,6 +35,17 @@ func TestMultileaderKnownBadAndGood(t *testing.T) {
 			name: "multileader lww read-modify-write counter loses increments",
 			edit: func(c *harness.Config) {
 				c.Workload = "counter"
+				c.Keys = 2
+				c.Nemesis = []string{"partition"}
+				multileader("lww")(c)
+			},
+			want: checker.Invalid, check: "lost-increments",
+		},
+		{
+			name: "multileader lww counter loses concurrent increments even as store increments",
+			edit: func(c *harness.Config) {
+				c.Workload = "counter"
+				c.CRDT = true
 				c.Keys = 2
 				c.Nemesis = []string{"partition"}
 				multileader("lww")(c)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,11 +216,6 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 			"w=%d: this leader sends its writes directly to %d leaders (topology %s), so w can be at most %d",
 			w, len(targets), l.cfg.Topology, 1+len(targets))}
 	}
-	if l.cfg.Conflict == ConflictLWW && op.Kind != KindRegister {
-		l.stats.Inc("outcome_failed")
-		return &OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(
-			"%s %q: conflict strategy lww resolves registers only; counters and sets need --conflict crdt or siblings", op.Kind, key)}
-	}
 	var conf *MLConflict
 	places := map[string]uint64{}
 	err := l.db.update(func(tx *bolt.Tx) error {
@@ -239,7 +235,8 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		}
 		own := tx.Bucket(bucketOwn)
 		var contrib [2]int64
-		if op.Kind == KindCounter {
+		whole := l.lwwWhole(op.Kind)
+		if op.Kind == KindCounter && !whole {
 			if v := own.Get([]byte(key)); v != nil {
 				if err := json.Unmarshal(v, &contrib); err != nil {
 					return fmt.Errorf("store: corrupt counter contribution: %w", err)
@@ -254,16 +251,27 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		meta := tx.Bucket(bucketMLMeta)
 		seq := u64val(meta.Get([]byte("seq"))) + 1
 		var rec Record
-		switch op.Kind {
-		case KindRegister:
+		stamp := Sibling{TS: l.clock.Now().UnixNano(), Node: l.cfg.ID, Seq: seq}
+		switch {
+		case whole && op.Kind == KindCounter:
+			rec = Record{Kind: KindCounter, Sibs: []Sibling{stamp}}
+			switch v := cur.CounterValue() + op.Delta; {
+			case v > 0:
+				rec.P = map[string]int64{l.cfg.ID: v}
+			case v < 0:
+				rec.N = map[string]int64{l.cfg.ID: -v}
+			}
+		case whole && op.Kind == KindSet:
+			rec = Record{Kind: KindSet, Elems: sortedUnique(append(append([]string{}, cur.Elems...), op.Elem)), Sibs: []Sibling{stamp}}
+		case op.Kind == KindRegister:
 			sib := Sibling{Value: op.Value, Node: l.cfg.ID, Seq: seq}
 			if l.cons == VClock {
 				sib.Ctx = op.Causal
 			} else {
-				sib.TS = l.clock.Now().UnixNano()
+				sib.TS = stamp.TS
 			}
 			rec = Record{Kind: KindRegister, Sibs: []Sibling{sib}}
-		case KindCounter:
+		case op.Kind == KindCounter:
 			// No zero entries: Merge drops them on one side only, and digests would differ.
 			rec = Record{Kind: KindCounter}
 			if contrib[0] != 0 {
@@ -272,12 +280,12 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 			if contrib[1] != 0 {
 				rec.N = map[string]int64{l.cfg.ID: contrib[1]}
 			}
-		case KindSet:
+		case op.Kind == KindSet:
 			rec = Record{Kind: KindSet, Elems: []string{op.Elem}}
 		default:
 			return fmt.Errorf("unknown kind %q", op.Kind)
 		}
-		merged, err := Merge(cur, rec, l.cons)
+		merged, err := l.merge(cur, rec)
 		if err != nil {
 			return err
 		}
@@ -297,7 +305,7 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		if err := vvb.Put([]byte(key), venc); err != nil {
 			return err
 		}
-		if op.Kind == KindCounter {
+		if op.Kind == KindCounter && !whole {
 			cenc, _ := json.Marshal(contrib)
 			if err := own.Put([]byte(key), cenc); err != nil {
 				return err
@@ -312,15 +320,13 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 			}
 			places[p] = id
 		}
-		if op.Kind == KindRegister {
-			switch {
-			case l.cons != VClock && !cur.Empty() && merged.Sibs[0].Node != l.cfg.ID:
-				// The local version is newer by the clock (a skewed peer's): this write lost at once.
-				conf = &MLConflict{Key: key, Origin: l.cfg.ID, Seq: seq, Resolution: "lww-local-won",
-					Kept: merged.Values(), Lost: []string{op.Value}}
-			case l.cons == VClock && len(cur.Sibs) > 1 && len(merged.Sibs) == 1:
-				l.stats.Inc("ml_siblings_resolved")
-			}
+		switch {
+		case l.lww(op.Kind) && !cur.Empty() && !sameDot(merged.Sibs[0], rec.Sibs[0]):
+			// The local version is newer by the clock (a skewed one's): this write lost at once.
+			conf = &MLConflict{Key: key, Origin: l.cfg.ID, Seq: seq, Resolution: "lww-local-won",
+				Kept: describe(merged), Lost: describe(rec)}
+		case op.Kind == KindRegister && l.cons == VClock && len(cur.Sibs) > 1 && len(merged.Sibs) == 1:
+			l.stats.Inc("ml_siblings_resolved")
 		}
 		return nil
 	})
@@ -449,7 +455,7 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 				l.log.Error().Err(err).Str("key", e.Key).Msg("skipping a replicated write")
 				continue
 			}
-			merged, err := Merge(cur, e.Rec, l.cons)
+			merged, err := l.merge(cur, e.Rec)
 			if err != nil {
 				continue
 			}
@@ -508,24 +514,60 @@ func (l *Multileader) conflict(e mlEntry, cur, merged Record, local VV) (MLConfl
 		return MLConflict{}, false
 	}
 	c := MLConflict{Key: e.Key, Origin: e.Origin, Seq: e.Seq, Resolution: "merged"}
-	if e.Rec.Kind == KindRegister {
-		if l.cons == VClock {
-			if len(merged.Sibs) < 2 {
-				return MLConflict{}, false // the incoming write's context resolved what was here
-			}
-			c.Resolution, c.Kept = "siblings-kept", merged.Values()
-			return c, true
-		}
-		in := e.Rec.Sibs[0]
-		win := merged.Sibs[0]
-		c.Kept = []string{win.Value}
-		if win.Node == in.Node && win.Seq == in.Seq {
-			c.Resolution, c.Lost = "lww-incoming-won", cur.Values()
+	switch {
+	case l.lww(e.Rec.Kind):
+		c.Kept = describe(merged)
+		if sameDot(merged.Sibs[0], e.Rec.Sibs[0]) {
+			c.Resolution, c.Lost = "lww-incoming-won", describe(cur)
 		} else {
-			c.Resolution, c.Lost = "lww-local-won", []string{in.Value}
+			c.Resolution, c.Lost = "lww-local-won", describe(e.Rec)
 		}
+	case e.Rec.Kind == KindRegister: // siblings
+		if len(merged.Sibs) < 2 {
+			return MLConflict{}, false // the incoming write's context resolved what was here
+		}
+		c.Resolution, c.Kept = "siblings-kept", merged.Values()
 	}
 	return c, true
+}
+
+// lwwWhole reports whether records of kind are replaced whole by last-writer-wins: counters
+// and sets under --conflict lww (a concurrent increment or add is lost, not merged).
+func (l *Multileader) lwwWhole(kind string) bool {
+	return l.cfg.Conflict == ConflictLWW && kind != KindRegister
+}
+
+// lww reports whether records of kind resolve conflicts by last-writer-wins.
+func (l *Multileader) lww(kind string) bool {
+	return l.lwwWhole(kind) || (kind == KindRegister && l.cons != VClock)
+}
+
+// merge combines a replica's record with an incoming one: whole-record LWW for counters and
+// sets under lww (the stamp is the record's one sibling), else the CRDT merges of Merge.
+func (l *Multileader) merge(cur, in Record) (Record, error) {
+	if !l.lwwWhole(in.Kind) {
+		return Merge(cur, in, l.cons)
+	}
+	if !cur.Empty() && cur.Kind != in.Kind {
+		return cur, kindError{have: cur.Kind, got: in.Kind}
+	}
+	if cur.Empty() || len(cur.Sibs) == 0 || in.Sibs[0].newer(cur.Sibs[0]) {
+		return in, nil
+	}
+	return cur, nil
+}
+
+func sameDot(a, b Sibling) bool { return a.Node == b.Node && a.Seq == b.Seq }
+
+// describe is a record's value for conflict reports.
+func describe(r Record) []string {
+	switch r.Kind {
+	case KindCounter:
+		return []string{fmt.Sprint(r.CounterValue())}
+	case KindSet:
+		return []string{"[" + strings.Join(r.Elems, " ") + "]"}
+	}
+	return r.Values()
 }
 
 func (l *Multileader) noteConflict(c MLConflict) {

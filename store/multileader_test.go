@@ -168,6 +168,15 @@ func TestMultileaderConflicts(t *testing.T) {
 		if err := c.client("n2").Put(ctx, "k", "b", 0, ""); err != nil {
 			t.Fatal(err)
 		}
+		// Counters and sets are replaced whole under lww: one side's increment and add are lost.
+		for _, id := range []string{"n1", "n2"} {
+			if err := c.client(id).Incr(ctx, "c", 1, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.client(id).SetAdd(ctx, "s", "x-"+id, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for id, want := range map[string]string{"n1": "a", "n2": "b"} {
 			v, err := c.client(id).Get(ctx, "k", 0)
 			if err != nil || !slices.Equal(v.Values, []string{want}) {
@@ -186,6 +195,14 @@ func TestMultileaderConflicts(t *testing.T) {
 		}
 		lost := map[string]string{"a": "b", "b": "a"}[v.Values[0]]
 		t.Logf("kept %s, lost %s", v.Values[0], lost)
+		for _, id := range c.ids {
+			if n, err := c.client(id).Counter(ctx, "c", 0); err != nil || n != 1 {
+				t.Errorf("%s counter: got %d (%v), want 1 (one of two concurrent increments lost)", id, n, err)
+			}
+			if s, err := c.client(id).SetRead(ctx, "s", 0); err != nil || len(s) != 1 {
+				t.Errorf("%s set: got %v (%v), want one of the two concurrent adds", id, s, err)
+			}
+		}
 		if n := c.sumML("ml_conflict_lww_local_won") + c.sumML("ml_conflict_lww_incoming_won"); n == 0 {
 			t.Errorf("lww conflicts counted: got 0, want > 0")
 		}
@@ -372,8 +389,7 @@ func TestMultileaderRejects(t *testing.T) {
 		{"w=3 waits for both peers", func() error { return c.client("n1").Put(ctx, "k", "v", 3, "") }, 0},
 		{"w=1", func() error { return c.client("n1").Put(ctx, "k", "v", 1, "") }, 0},
 		{"r=3 is local", func() error { _, err := c.client("n1").Get(ctx, "k", 3); return err }, 0},
-		{"counter under lww", func() error { return c.client("n1").Incr(ctx, "c", 1, 0) }, http.StatusBadRequest},
-		{"set under lww", func() error { return c.client("n1").SetAdd(ctx, "s", "x", 0) }, http.StatusBadRequest},
+		{"kind mismatch", func() error { return c.client("n1").Incr(ctx, "k", 1, 0) }, http.StatusConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
