@@ -20,9 +20,9 @@ import (
 
 // Conflict strategies of the multi-leader mode.
 const (
-	ConflictLWW      = "lww"      // registers: last writer wins by the origin's clock, ties by node id
+	ConflictLWW      = "lww"      // last writer wins by the origin's clock, ties by node id; counters and sets replaced whole
 	ConflictCRDT     = "crdt"     // PN-counters, add-wins sets, LWW registers
-	ConflictSiblings = "siblings" // registers: version vectors, concurrent versions kept as siblings
+	ConflictSiblings = "siblings" // registers: version vectors, concurrent versions kept; counters, sets: CRDTs
 )
 
 // Topologies of the multi-leader mode.
