@@ -67,6 +67,7 @@ type Client struct {
 	token   string
 	hc      *http.Client
 	timeout time.Duration
+	w, r    int // default quorums sent with every data request (0 = the node's default)
 }
 
 // Option configures a Client.
@@ -118,17 +119,40 @@ type Versioned struct {
 	Context string
 }
 
-func qint(name string, v int) string {
-	if v == 0 {
-		return ""
+// WithQuorums returns a copy of c that sends w and r with every data request: a read names
+// its own r (its argument, when not 0) and w, a write its own w and r. abd needs both for every
+// operation (a write's query phase reads R replicas; a read writes back to W), so a client of an
+// abd cluster that uses non-default quorums should say both. 0 leaves a quorum to the node.
+func (c *Client) WithQuorums(w, r int) *Client {
+	cp := *c
+	cp.w, cp.r = w, r
+	return &cp
+}
+
+// quorums is the query string for a data request whose own quorum argument is w (writes) or r
+// (reads); a 0 argument falls back to the client's default.
+func (c *Client) quorums(w, r int) string {
+	if w == 0 {
+		w = c.w
 	}
-	return "?" + name + "=" + strconv.Itoa(v)
+	if r == 0 {
+		r = c.r
+	}
+	switch {
+	case w > 0 && r > 0:
+		return "?w=" + strconv.Itoa(w) + "&r=" + strconv.Itoa(r)
+	case w > 0:
+		return "?w=" + strconv.Itoa(w)
+	case r > 0:
+		return "?r=" + strconv.Itoa(r)
+	}
+	return ""
 }
 
 // Get reads a register with read quorum r (0 = the node's default).
 func (c *Client) Get(ctx context.Context, key string, r int) (Versioned, error) {
 	var resp GetResponse
-	if err := c.do(ctx, "get "+key, http.MethodGet, "/kv/"+url.PathEscape(key)+qint("r", r), nil, &resp, false); err != nil {
+	if err := c.do(ctx, "get "+key, http.MethodGet, "/kv/"+url.PathEscape(key)+c.quorums(0, r), nil, &resp, false); err != nil {
 		return Versioned{}, err
 	}
 	return Versioned{Values: resp.Values, Context: resp.Context}, nil
@@ -137,18 +161,18 @@ func (c *Client) Get(ctx context.Context, key string, r int) (Versioned, error) 
 // Put writes a register with write quorum w (0 = node default). causal is the Context of an
 // earlier Get ("" = none: under vclock the write becomes a sibling of whatever is there).
 func (c *Client) Put(ctx context.Context, key, value string, w int, causal string) error {
-	return c.do(ctx, "put "+key, http.MethodPut, "/kv/"+url.PathEscape(key)+qint("w", w), PutRequest{Value: value, Context: causal}, nil, false)
+	return c.do(ctx, "put "+key, http.MethodPut, "/kv/"+url.PathEscape(key)+c.quorums(w, 0), PutRequest{Value: value, Context: causal}, nil, false)
 }
 
 // Incr adds delta (may be negative) to the PN-counter at key.
 func (c *Client) Incr(ctx context.Context, key string, delta int64, w int) error {
-	return c.do(ctx, "incr "+key, http.MethodPost, "/counter/"+url.PathEscape(key)+qint("w", w), IncrRequest{Delta: delta}, nil, false)
+	return c.do(ctx, "incr "+key, http.MethodPost, "/counter/"+url.PathEscape(key)+c.quorums(w, 0), IncrRequest{Delta: delta}, nil, false)
 }
 
 // Counter reads the PN-counter at key (0 when absent).
 func (c *Client) Counter(ctx context.Context, key string, r int) (int64, error) {
 	var resp CounterResponse
-	if err := c.do(ctx, "counter "+key, http.MethodGet, "/counter/"+url.PathEscape(key)+qint("r", r), nil, &resp, false); err != nil {
+	if err := c.do(ctx, "counter "+key, http.MethodGet, "/counter/"+url.PathEscape(key)+c.quorums(0, r), nil, &resp, false); err != nil {
 		return 0, err
 	}
 	return resp.Value, nil
@@ -156,13 +180,13 @@ func (c *Client) Counter(ctx context.Context, key string, r int) (int64, error) 
 
 // SetAdd adds elem to the add-wins set at key.
 func (c *Client) SetAdd(ctx context.Context, key, elem string, w int) error {
-	return c.do(ctx, "add "+key, http.MethodPost, "/set/"+url.PathEscape(key)+qint("w", w), SetAddRequest{Element: elem}, nil, false)
+	return c.do(ctx, "add "+key, http.MethodPost, "/set/"+url.PathEscape(key)+c.quorums(w, 0), SetAddRequest{Element: elem}, nil, false)
 }
 
 // SetRead reads the set at key, sorted (empty when absent).
 func (c *Client) SetRead(ctx context.Context, key string, r int) ([]string, error) {
 	var resp SetResponse
-	if err := c.do(ctx, "read-set "+key, http.MethodGet, "/set/"+url.PathEscape(key)+qint("r", r), nil, &resp, false); err != nil {
+	if err := c.do(ctx, "read-set "+key, http.MethodGet, "/set/"+url.PathEscape(key)+c.quorums(0, r), nil, &resp, false); err != nil {
 		return nil, err
 	}
 	sort.Strings(resp.Elements)

@@ -396,9 +396,10 @@ func (l *Leaderless) Write(ctx context.Context, key string, op WriteOp, w int) e
 		case VClock:
 			return l.writeVClock(ctx, key, op, w)
 		case ABD:
-			// Query phase: the highest version a quorum of w has seen.
+			// Query phase: the highest version that a quorum intersecting every earlier
+			// write (and every read's write-back) has seen; see abdQuorum.
 			l.stats.Inc("abd_query")
-			resps, _, err := l.gather(ctx, key, w)
+			resps, _, err := l.gather(ctx, key, l.quorums(ctx).R)
 			if err != nil {
 				l.stats.Inc("outcome_failed")
 				return &OpError{Status: http.StatusServiceUnavailable, Outcome: client.OutcomeFailed,
@@ -581,6 +582,17 @@ func (l *Leaderless) gather(ctx context.Context, key string, r int) (map[string]
 	return got, results, nil
 }
 
+// quorums are the request's W and R (node defaults where it named none). abd uses both for
+// every operation, as in ABD with asymmetric quorums: a write queries R replicas for the
+// highest version and stores at W; a read queries R and, before answering, writes the value
+// back to W unless W of the answers already hold it. Reads meet every earlier write (and
+// write-back) exactly when W+R > N, so abd is linearizable then and only then, provided
+// clients use the same W and R. (A first version used w for the query and r for the write-back
+// and lost acknowledged writes at W=1 R=3.)
+func (l *Leaderless) quorums(ctx context.Context) Quorums {
+	return quorumsFrom(ctx, Quorums{W: l.cfg.EffectiveW(), R: l.cfg.EffectiveR()})
+}
+
 // Read implements Replicator.
 func (l *Leaderless) Read(ctx context.Context, key, kind string, r int) (Record, error) {
 	resps, late, err := l.gather(ctx, key, r)
@@ -610,10 +622,12 @@ func (l *Leaderless) Read(ctx context.Context, key, kind string, r int) (Record,
 	}
 	switch {
 	case l.cfg.Consistency == ABD && kind == KindRegister:
-		// The write-back: before answering, a quorum of r must hold what we return.
-		if len(stale) > 0 && !merged.Empty() {
+		// The write-back: before answering, a write quorum must hold what we return (see
+		// quorums). Responders already holding it count.
+		wb := l.quorums(ctx).W
+		if !merged.Empty() && len(resps)-len(stale) < wb {
 			l.stats.Inc("abd_write_back")
-			if err := l.replicate(ctx, key, merged, r, false); err != nil {
+			if err := l.replicate(ctx, key, merged, wb, false); err != nil {
 				var oe *OpError
 				if errors.As(err, &oe) {
 					oe.Msg = "abd read write-back: " + oe.Msg

@@ -345,7 +345,12 @@ func (n *Node) handleRead(kind string) http.HandlerFunc {
 			n.bad(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		rec, err := n.repl.Read(r.Context(), key, kind, q)
+		other, err := n.quorumParam(r, "w", n.cfg.EffectiveW())
+		if err != nil {
+			n.bad(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rec, err := n.repl.Read(withQuorums(r.Context(), Quorums{W: other, R: q}), key, kind, q)
 		if err != nil {
 			n.opError(w, err)
 			return
@@ -386,6 +391,12 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 			n.bad(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		other, err := n.quorumParam(r, "r", n.cfg.EffectiveR())
+		if err != nil {
+			n.bad(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		ctx := withQuorums(r.Context(), Quorums{W: q, R: other})
 		op := WriteOp{Kind: kind}
 		switch kind {
 		case KindRegister:
@@ -422,7 +433,7 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 			}
 			op.Elem = req.Element
 		}
-		if err := n.repl.Write(r.Context(), key, op, q); err != nil {
+		if err := n.repl.Write(ctx, key, op, q); err != nil {
 			n.opError(w, err)
 			return
 		}
@@ -434,7 +445,7 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 
 // filterInbound applies the fault filter to requests from peers: a dropped or lost request is
 // held, unapplied, until the sender gives up; a lost response is held likewise after applying;
-// delays apply to the request and to the response.
+// link delay and loss apply to the response (what this node sends), not to the request.
 func (n *Node) filterInbound(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		from := r.Header.Get(HeaderFrom)

@@ -39,3 +39,26 @@ type OpError struct {
 }
 
 func (e *OpError) Error() string { return e.Msg }
+
+// Quorums are both quorums of a client request: the one the operation is named for (w of a
+// write, r of a read) and the other one, which abd needs too (a write's query phase reads a
+// quorum of R; a read's write-back writes a quorum of W). Clients may send both ?w= and ?r= on
+// every data request; the node's defaults fill in what they leave out.
+type Quorums struct{ W, R int }
+
+type quorumsKey struct{}
+
+// withQuorums attaches a request's quorums to its context (request-scoped data: the
+// Replicator interface names only the operation's own quorum).
+func withQuorums(ctx context.Context, q Quorums) context.Context {
+	return context.WithValue(ctx, quorumsKey{}, q)
+}
+
+// quorumsFrom returns the request's quorums, or def when the request carried none (a caller
+// inside the store, a test).
+func quorumsFrom(ctx context.Context, def Quorums) Quorums {
+	if q, ok := ctx.Value(quorumsKey{}).(Quorums); ok {
+		return q
+	}
+	return def
+}

@@ -12,7 +12,15 @@ import (
 )
 
 // TestCompareQuorumTheory sweeps W,R over 1..3 at N=3 with abd under partitions on the local
-// runtime: every strict quorum (W+R>N) must be linearizable, every W+R<=N cell must not be.
+// runtime: every strict quorum (W+R>N) must be linearizable, and the partial quorums whose
+// reads a partitioned minority can serve alone (R=1: W=1 R=1, W=2 R=1) must not be.
+//
+// W=1 R=2 is a partial quorum too, but abd's write starts with a query of R=2 replicas and then
+// sends to every replica it reaches, so under partitions alone a write acknowledged at W=1 has
+// already reached a majority-side peer within a millisecond: any two replicas meet it except in
+// that window. Its anomaly needs the write's messages lost after its query got through (loss or
+// a partition starting between the two phases), which a 4 s run rarely draws; the cell is logged,
+// not asserted, and its availability matches W=2 R=2 (both ride on R=2).
 func TestCompareQuorumTheory(t *testing.T) {
 	if binary == "" {
 		t.Skip("builds and runs the binary")
@@ -66,12 +74,13 @@ func TestCompareQuorumTheory(t *testing.T) {
 		}
 		switch {
 		case w+r > 3 && lin != "1":
-			// A failure here at W<R is the store's abd using the write quorum for the write's
-			// query phase (store/leaderless.go Write gathers w, not r): a W=1 write can pick a
-			// timestamp below the latest one and be lost.
+			// A failure here at W<R was the store's abd using the write quorum for the write's
+			// query phase: a W=1 write picked a timestamp below the latest one and was lost.
 			t.Errorf("%s: strict quorum with abd: got %s/1 runs linearizable, want 1/1 (see %s)", name, lin, results)
-		case w+r <= 3 && lin != "0":
-			t.Errorf("%s: W+R<=N under partitions: got %s/1 runs linearizable, want 0/1", name, lin)
+		case r == 1 && w < 3 && lin != "0":
+			t.Errorf("%s: W+R<=N with R=1 under partitions: got %s/1 runs linearizable, want 0/1", name, lin)
+		case w+r <= 3 && r > 1:
+			t.Logf("%s: W+R<=N with a query phase of R=%d: %s/1 runs linearizable (either verdict is possible; see the test's comment)", name, r, lin)
 		}
 		wantPBS := map[[2]int]string{{1, 1}: "0.6667", {1, 2}: "0.3333", {2, 1}: "0.3333"}[[2]int{w, r}]
 		if wantPBS == "" {

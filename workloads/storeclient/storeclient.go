@@ -22,7 +22,8 @@ var _ workloads.Client = (*Client)(nil)
 // quorum r (0 = the node's default) through c. An error matching client.ErrFailed also matches
 // workloads.ErrFailed; every other error passes through unchanged (and counts as indeterminate).
 func New(c *client.Client, w, r int) workloads.Client {
-	return &Client{c: c, w: w, r: r}
+	// Both quorums ride on every request: abd uses W and R for reads and writes alike.
+	return &Client{c: c.WithQuorums(w, r), w: w, r: r}
 }
 
 // failed marks a definitely-failed store error for the workload, keeping its text.

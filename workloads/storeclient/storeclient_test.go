@@ -53,8 +53,9 @@ func TestAdapter(t *testing.T) {
 	ctx := context.Background()
 
 	vals, causal, err := c.Get(ctx, "k1")
-	if err != nil || len(vals) != 1 || vals[0] != "r=3" || causal != "c1" {
-		t.Fatalf("Get: got %v %q %v, want [r=3] \"c1\" nil", vals, causal, err)
+	// Both quorums ride on every request (abd needs W for a read's write-back).
+	if err != nil || len(vals) != 1 || vals[0] != "w=2&r=3" || causal != "c1" {
+		t.Fatalf("Get: got %v %q %v, want [w=2&r=3] \"c1\" nil", vals, causal, err)
 	}
 	if n, err := c.Counter(ctx, "k1"); n != 7 || err != nil {
 		t.Fatalf("Counter: got %d %v, want 7 nil", n, err)
