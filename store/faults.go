@@ -12,8 +12,10 @@ import (
 
 // Faults is the node's transport fault filter. Drop: peers this node must not hear; requests to
 // and from them are silently lost (the sender waits out its timeout; a held inbound request is
-// not applied). Links: per peer, every message exchanged with it (request or response, either
-// direction) is delayed by Delay and lost with probability Loss.
+// not applied). Links: per peer, every message this node sends to it (its requests and its
+// responses) is delayed by Delay and lost with probability Loss: a directed link, as netem on
+// the sender's interface would be, so a harness link From->To goes on From's filter alone and a
+// symmetric pair delays a round trip by twice Delay, not four times.
 type Faults struct {
 	mu    sync.Mutex
 	drop  map[string]bool
@@ -76,13 +78,17 @@ func (f *Faults) active(peer string) bool {
 	return f.drop[peer] || link
 }
 
-// verdict decides the fate of one message exchanged with peer: lost (dropped or lost) and the
-// delay to add.
-func (f *Faults) verdict(peer string) (dropped, lost bool, delay time.Duration) {
+// verdict decides the fate of one message exchanged with peer, sent by this node (out) or
+// received from peer (in): lost (dropped or lost) and the delay to add. Drops act both ways;
+// link faults only on what this node sends (peer's own filter handles what peer sends).
+func (f *Faults) verdict(peer string, out bool) (dropped, lost bool, delay time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.drop[peer] {
 		return true, false, 0
+	}
+	if !out {
+		return false, false, 0
 	}
 	l, ok := f.links[peer]
 	if !ok {

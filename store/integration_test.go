@@ -327,6 +327,43 @@ func TestLinkDelayAndLoss(t *testing.T) {
 	}
 }
 
+// TestLinkDelayIsDirected: a link fault on n1 for n2 delays what n1 sends to n2 (its requests
+// and its responses), never what n2 sends to n1, so a harness link From->To installed on From
+// delays one way only and a symmetric pair delays a round trip once per hop (it was twice per
+// hop: each message was delayed on both ends).
+func TestLinkDelayIsDirected(t *testing.T) {
+	c := newCluster(t, 3, func(cfg *Config) { cfg.HintedHandoff = false; cfg.ReadRepair = false })
+	ctx := context.Background()
+	f := client.Faults{Links: map[string]client.LinkFault{"n2": {Delay: time.Millisecond}}}
+	if err := c.client("n1").SetFaults(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	// n1 coordinates: its request to n2 is delayed, n2's answer is not.
+	if err := c.client("n1").Put(ctx, "a", "v", 3, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.stat("n1", "fault_delay"); got != 1 {
+		t.Errorf("after n1 -> n2 -> n1: n1 fault_delay %d, want 1 (the request it sent)", got)
+	}
+	// n2 coordinates: n2's request to n1 is not delayed, n1's answer to n2 is.
+	if err := c.client("n2").Put(ctx, "b", "v", 3, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.stat("n1", "fault_delay"); got != 2 {
+		t.Errorf("after n2 -> n1 -> n2: n1 fault_delay %d, want 2 (plus the answer it sent)", got)
+	}
+	// n3's traffic with n1 has no fault at all.
+	if err := c.client("n3").Put(ctx, "c", "v", 3, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.stat("n1", "fault_delay"); got != 2 {
+		t.Errorf("after n3 -> n1 -> n3: n1 fault_delay %d, want still 2", got)
+	}
+	if got := c.stat("n2", "fault_delay") + c.stat("n3", "fault_delay"); got != 0 {
+		t.Errorf("n2 and n3 have no link faults but counted %d delays", got)
+	}
+}
+
 func TestVClockSiblings(t *testing.T) {
 	c := newCluster(t, 3, func(cfg *Config) { cfg.Consistency = VClock })
 	ctx := context.Background()

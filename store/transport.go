@@ -78,7 +78,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // filter applies the fault filter to one message to or from peer: a lost message waits for ctx
 // to end (the sender sees a timeout, not a quick error).
 func (t *transport) filter(ctx context.Context, peer, dir string) error {
-	dropped, lost, delay := t.faults.verdict(peer)
+	dropped, lost, delay := t.faults.verdict(peer, dir == "out")
 	switch {
 	case dropped:
 		t.stats.Inc("fault_drop_" + dir)
