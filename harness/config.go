@@ -3,6 +3,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,8 @@ type Config struct {
 	Nemesis         []string      // fault kinds: partition, kill, pause, clock, delay, loss (empty = none)
 	NemesisInterval time.Duration // time between fault starts
 	ClockMax        time.Duration // largest clock bump
+	DelayMax        time.Duration // largest added link delay (one way)
+	LossMax         float64       // largest link loss probability
 
 	Checks       []string      // checker names (nil = the workload's defaults)
 	CheckTimeout time.Duration // linearizability budget
@@ -81,6 +84,8 @@ func DefaultConfig() Config {
 		Nemesis:         []string{"partition"},
 		NemesisInterval: 5 * time.Second,
 		ClockMax:        2 * time.Second,
+		DelayMax:        200 * time.Millisecond,
+		LossMax:         0.3,
 		CheckTimeout:    60 * time.Second,
 		Time:            30 * time.Second,
 		Seed:            1,
@@ -185,6 +190,15 @@ func (c Config) Validate() error {
 	}
 	if len(c.Nemesis) > 0 && c.NemesisInterval <= 0 {
 		add("nemesis interval (%s) must be positive", c.NemesisInterval)
+	}
+	if slices.Contains(c.Nemesis, "clock") && c.ClockMax < time.Millisecond {
+		add("clock max (%s) must be at least 1ms with clock faults", c.ClockMax)
+	}
+	if slices.Contains(c.Nemesis, "delay") && c.DelayMax < time.Millisecond {
+		add("delay max (%s) must be at least 1ms with delay faults", c.DelayMax)
+	}
+	if slices.Contains(c.Nemesis, "loss") && !(c.LossMax >= 0.01 && c.LossMax <= 1) {
+		add("loss max (%g) must be between 0.01 and 1 with loss faults", c.LossMax)
 	}
 	if c.Time <= 0 {
 		add("time (%s) must be positive", c.Time)

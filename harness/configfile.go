@@ -24,6 +24,8 @@ type configJSON struct {
 	Nemesis         []string        `json:"nemesis"`
 	NemesisInterval string          `json:"nemesis_interval"`
 	ClockMax        string          `json:"clock_max"`
+	DelayMax        string          `json:"delay_max"`
+	LossMax         float64         `json:"loss_max"`
 	Checks          []string        `json:"checks"`
 	CheckTimeout    string          `json:"check_timeout"`
 	Time            string          `json:"time"`
@@ -62,6 +64,7 @@ func (c Config) toJSON(runtime string) configJSON {
 		Workload: c.Workload, CRDT: c.CRDT, Keys: c.Keys, KeyDist: c.KeyDist,
 		Concurrency: c.Concurrency, Rate: c.Rate, OpTimeout: c.OpTimeout.String(),
 		Nemesis: c.Nemesis, NemesisInterval: c.NemesisInterval.String(), ClockMax: c.ClockMax.String(),
+		DelayMax: c.DelayMax.String(), LossMax: c.LossMax,
 		Checks: c.Checks, CheckTimeout: c.CheckTimeout.String(), Time: c.Time.String(), Seed: c.Seed,
 		HealthWait: c.HealthWait.String(), QuiesceMax: c.QuiesceMax.String(), ResultsRoot: c.ResultsRoot,
 		NodeArgs: c.NodeArgs(),
@@ -98,6 +101,8 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	out.Nemesis = j.Nemesis
 	dur("nemesis_interval", j.NemesisInterval, &out.NemesisInterval)
 	dur("clock_max", j.ClockMax, &out.ClockMax)
+	dur("delay_max", j.DelayMax, &out.DelayMax)
+	out.LossMax = j.LossMax
 	out.Checks = j.Checks
 	dur("check_timeout", j.CheckTimeout, &out.CheckTimeout)
 	dur("time", j.Time, &out.Time)

@@ -319,6 +319,7 @@ func schedule(cfg Config, nodes []string, given *nemesis.Schedule) (nemesis.Sche
 	ncfg.Duration = cfg.Time
 	ncfg.Seed = cfg.Seed
 	ncfg.ClockMax = cfg.ClockMax
+	ncfg.DelayMax, ncfg.LossMax = cfg.DelayMax, cfg.LossMax
 	s, err := nemesis.Generate(ncfg)
 	if err != nil {
 		return nemesis.Schedule{}, fmt.Errorf("harness: nemesis schedule: %w", err)

@@ -57,6 +57,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "nemesis", Value: strings.Join(d.Nemesis, ","), Usage: "none, all, or a comma list of partition,kill,pause,clock,delay,loss"},
 		&cli.DurationFlag{Name: "nemesis-interval", Value: d.NemesisInterval, Usage: "time between faults"},
 		&cli.DurationFlag{Name: "clock-max", Value: d.ClockMax, Usage: "largest clock bump"},
+		&cli.DurationFlag{Name: "delay-max", Value: d.DelayMax, Usage: "largest added link delay, one way (delay faults draw from [max/4, max])"},
+		&cli.Float64Flag{Name: "loss-max", Value: d.LossMax, Usage: "largest link loss probability, 0.01..1 (loss faults draw from [max/4, max])"},
 		&cli.StringFlag{Name: "checks", Usage: "comma list of checkers (default: the workload's)"},
 		&cli.DurationFlag{Name: "check-timeout", Value: d.CheckTimeout, Usage: "linearizability time budget"},
 		&cli.DurationFlag{Name: "time", Value: d.Time, Usage: "how long the clients and the nemesis run"},
@@ -117,6 +119,7 @@ func configFromFlags(c *cli.Context) (harness.Config, error) {
 	}
 	cfg.NemesisInterval = c.Duration("nemesis-interval")
 	cfg.ClockMax = c.Duration("clock-max")
+	cfg.DelayMax, cfg.LossMax = c.Duration("delay-max"), c.Float64("loss-max")
 	if s := strings.TrimSpace(c.String("checks")); s != "" {
 		for _, name := range strings.Split(s, ",") {
 			cfg.Checks = append(cfg.Checks, strings.TrimSpace(name))
