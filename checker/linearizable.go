@@ -655,7 +655,11 @@ func overwrite(h *prepared, key string, read int) int {
 		if (p.F == history.FWrite && p.Input.Kind == history.KindInt && p.Input.Int == v) ||
 			(p.F == history.FCAS && len(p.Input.List) == 2 && p.Input.List[1] == v) {
 			found = true
-			lastOfV = max(lastOfV, p.Return)
+			if p.Type != history.OK {
+				lastOfV = history.Never // indeterminate: may take effect any time later
+			} else {
+				lastOfV = max(lastOfV, p.Return)
+			}
 		}
 	}
 	if !found {

@@ -76,12 +76,18 @@ func checkStaleness(h *prepared, workload string) *Result {
 			if p.Type == history.Fail {
 				continue
 			}
+			// an indeterminate write may take effect any time after its invocation, even after
+			// its info completion: like the linearizability checker, it ends at infinity
+			ret := p.Return
+			if p.Type != history.OK {
+				ret = history.Never
+			}
 			var w write
 			switch {
 			case p.F == history.FWrite && p.Input.Kind == history.KindInt:
-				w = write{v: p.Input.Int, call: p.Call, ret: p.Return, acked: p.Type == history.OK}
+				w = write{v: p.Input.Int, call: p.Call, ret: ret, acked: p.Type == history.OK}
 			case p.F == history.FCAS && len(p.Input.List) == 2:
-				w = write{v: p.Input.List[1], call: p.Call, ret: p.Return, acked: p.Type == history.OK}
+				w = write{v: p.Input.List[1], call: p.Call, ret: ret, acked: p.Type == history.OK}
 			case p.F == history.FRead && p.Type == history.OK:
 				reads = append(reads, i)
 				continue
