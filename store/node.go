@@ -331,26 +331,36 @@ func (n *Node) opError(w http.ResponseWriter, err error) {
 
 // ---- client API ----
 
+// dataRequest reads what every data request names: its key and both quorums (?w= and ?r=,
+// node defaults where absent; abd uses both for reads and writes alike). On bad input it has
+// answered 400 and returns false.
+func (n *Node) dataRequest(w http.ResponseWriter, r *http.Request) (string, Quorums, bool) {
+	key := r.PathValue("key")
+	if err := checkKey(key); err != nil {
+		n.bad(w, http.StatusBadRequest, err.Error())
+		return "", Quorums{}, false
+	}
+	var q Quorums
+	var err error
+	if q.W, err = n.quorumParam(r, "w", n.cfg.EffectiveW()); err == nil {
+		q.R, err = n.quorumParam(r, "r", n.cfg.EffectiveR())
+	}
+	if err != nil {
+		n.bad(w, http.StatusBadRequest, err.Error())
+		return "", Quorums{}, false
+	}
+	return key, q, true
+}
+
 func (n *Node) handleRead(kind string) http.HandlerFunc {
 	stat := map[string]string{KindRegister: "client_get", KindCounter: "client_counter", KindSet: "client_set_read"}[kind]
 	return func(w http.ResponseWriter, r *http.Request) {
 		n.stats.Inc(stat)
-		key := r.PathValue("key")
-		if err := checkKey(key); err != nil {
-			n.bad(w, http.StatusBadRequest, err.Error())
+		key, q, ok := n.dataRequest(w, r)
+		if !ok {
 			return
 		}
-		q, err := n.quorumParam(r, "r", n.cfg.EffectiveR())
-		if err != nil {
-			n.bad(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		other, err := n.quorumParam(r, "w", n.cfg.EffectiveW())
-		if err != nil {
-			n.bad(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		rec, err := n.repl.Read(withQuorums(r.Context(), Quorums{W: other, R: q}), key, kind, q)
+		rec, err := n.repl.Read(withQuorums(r.Context(), q), key, kind, q.R)
 		if err != nil {
 			n.opError(w, err)
 			return
@@ -381,22 +391,11 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 	stat := map[string]string{KindRegister: "client_put", KindCounter: "client_incr", KindSet: "client_set_add"}[kind]
 	return func(w http.ResponseWriter, r *http.Request) {
 		n.stats.Inc(stat)
-		key := r.PathValue("key")
-		if err := checkKey(key); err != nil {
-			n.bad(w, http.StatusBadRequest, err.Error())
+		key, q, ok := n.dataRequest(w, r)
+		if !ok {
 			return
 		}
-		q, err := n.quorumParam(r, "w", n.cfg.EffectiveW())
-		if err != nil {
-			n.bad(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		other, err := n.quorumParam(r, "r", n.cfg.EffectiveR())
-		if err != nil {
-			n.bad(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		ctx := withQuorums(r.Context(), Quorums{W: q, R: other})
+		ctx := withQuorums(r.Context(), q)
 		op := WriteOp{Kind: kind}
 		switch kind {
 		case KindRegister:
@@ -433,7 +432,7 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 			}
 			op.Elem = req.Element
 		}
-		if err := n.repl.Write(ctx, key, op, q); err != nil {
+		if err := n.repl.Write(ctx, key, op, q.W); err != nil {
 			n.opError(w, err)
 			return
 		}
