@@ -112,6 +112,17 @@ func (c Config) RegisterConsistency() string {
 	return LWW
 }
 
+// DataLayout names what a data dir's contents depend on: the mode and how its records are
+// versioned and merged (and, for multi-leader, the topology its outboxes were queued for). A
+// node refuses a data dir written under another layout rather than misread it or strand its
+// queues.
+func (c Config) DataLayout() string {
+	if c.Mode == "multileader" {
+		return "mode=multileader conflict=" + c.Conflict + " topology=" + c.Topology
+	}
+	return "mode=leaderless consistency=" + c.Consistency
+}
+
 // NodeIDs are the cluster's node ids, sorted.
 func (c Config) NodeIDs() []string {
 	ids := make([]string, 0, len(c.Peers))

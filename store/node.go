@@ -91,7 +91,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 	for _, s := range statNames {
 		n.stats.counter(s)
 	}
-	db, err := openStorage(cfg.DataDir, cfg.Fsync, cfg.RegisterConsistency(), cfg.CommitLinger)
+	db, err := openStorage(cfg.DataDir, cfg.Fsync, cfg.RegisterConsistency(), cfg.DataLayout(), cfg.CommitLinger)
 	if err != nil {
 		return nil, err
 	}
@@ -399,12 +399,19 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 		op := WriteOp{Kind: kind}
 		switch kind {
 		case KindRegister:
-			var req client.PutRequest
+			var req struct { // client.PutRequest, with value required
+				Value   *string `json:"value"`
+				Context string  `json:"context"`
+			}
 			if status, err := n.decodeBody(w, r, &req); err != nil {
 				n.bad(w, status, err.Error())
 				return
 			}
-			op.Value = req.Value
+			if req.Value == nil {
+				n.bad(w, http.StatusBadRequest, `value is missing (an empty value is "value":"")`)
+				return
+			}
+			op.Value = *req.Value
 			if n.cfg.RegisterConsistency() == VClock {
 				vv, err := ParseContext(req.Context)
 				if err != nil {
@@ -425,12 +432,18 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 			}
 			op.Delta = req.Delta
 		case KindSet:
-			var req client.SetAddRequest
+			var req struct { // client.SetAddRequest, with element required
+				Element *string `json:"element"`
+			}
 			if status, err := n.decodeBody(w, r, &req); err != nil {
 				n.bad(w, status, err.Error())
 				return
 			}
-			op.Elem = req.Element
+			if req.Element == nil {
+				n.bad(w, http.StatusBadRequest, `element is missing (an empty element is "element":"")`)
+				return
+			}
+			op.Elem = *req.Element
 		}
 		if err := n.repl.Write(ctx, key, op, q.W); err != nil {
 			n.opError(w, err)
@@ -575,7 +588,12 @@ func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
 	out["storage_commit_writes"] = n.db.committed.Load()
 	out["node"] = n.cfg.ID
 	out["mode"] = n.cfg.Mode
-	out["consistency"] = n.cfg.Consistency
+	// How registers are versioned (under multi-leader: lww, or vclock for siblings), plus the
+	// multi-leader strategy and topology by name.
+	out["consistency"] = n.cfg.RegisterConsistency()
+	if n.cfg.Mode == "multileader" {
+		out["conflict"], out["topology"] = n.cfg.Conflict, n.cfg.Topology
+	}
 	out["n"], out["w"], out["r"] = n.cfg.EffectiveN(), n.cfg.EffectiveW(), n.cfg.EffectiveR()
 	if x, ok := n.repl.(interface{ extraStats() map[string]any }); ok {
 		for k, v := range x.extraStats() {

@@ -20,7 +20,7 @@ var (
 	bucketData  = []byte("data")  // key -> Record JSON (keys this node replicates)
 	bucketHints = []byte("hints") // key \x00 target -> Record JSON (writes held for an unreachable replica)
 	bucketOwn   = []byte("own")   // key -> this node's own counter contribution {p, n}
-	bucketMeta  = []byte("meta")  // "seq" -> sequence high-water mark
+	bucketMeta  = []byte("meta")  // "seq" -> sequence high-water mark; "layout" -> Config.DataLayout
 )
 
 const seqBlock = 1 << 16 // sequence numbers reserved per durable bump
@@ -48,7 +48,9 @@ type storage struct {
 	seqHigh uint64 // durable high-water: no number above it has been used
 }
 
-func openStorage(dir, fsync, cons string, linger time.Duration) (*storage, error) {
+// openStorage opens (or creates) the node's bbolt file in dir. layout is Config.DataLayout: a
+// new file records it, an existing one must carry the same.
+func openStorage(dir, fsync, cons, layout string, linger time.Duration) (*storage, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: creating data dir %s: %w", dir, err)
 	}
@@ -64,13 +66,27 @@ func openStorage(dir, fsync, cons string, linger time.Duration) (*storage, error
 				return err
 			}
 		}
-		if v := tx.Bucket(bucketMeta).Get([]byte("seq")); len(v) == 8 {
+		meta := tx.Bucket(bucketMeta)
+		switch had := string(meta.Get([]byte("layout"))); had {
+		case layout:
+		case "":
+			if err := meta.Put([]byte("layout"), []byte(layout)); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
+		}
+		if v := meta.Get([]byte("seq")); len(v) == 8 {
 			s.seqHigh = binary.BigEndian.Uint64(v)
 		}
 		// Everything up to the old high-water mark may have been used before a crash.
 		s.seq = s.seqHigh
 		return nil
 	})
+	if errors.Is(err, errLayout) {
+		db.Close()
+		return nil, fmt.Errorf("store: data dir %s: %w", dir, err)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: initializing %s: %w", path, err)
@@ -89,6 +105,9 @@ type commitReq struct {
 	fn   func(*bolt.Tx) error
 	done chan error
 }
+
+// errLayout: the data dir was written under another Config.DataLayout.
+var errLayout = errors.New("wrong data layout")
 
 // errClosed is returned for writes after close.
 var errClosed = errors.New("store: storage closed")
