@@ -3,6 +3,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"github.com/faultline/faultline/checker"
 	"slices"
 	"strconv"
 	"strings"
@@ -199,6 +200,14 @@ func (c Config) Validate() error {
 	}
 	if slices.Contains(c.Nemesis, "loss") && !(c.LossMax >= 0.01 && c.LossMax <= 1) {
 		add("loss max (%g) must be between 0.01 and 1 with loss faults", c.LossMax)
+	}
+	for _, name := range c.Checks {
+		switch {
+		case !slices.Contains(checker.Names(), name):
+			add("checks: %q is not a checker: want %s", name, strings.Join(checker.Names(), ", "))
+		case !checker.Applies(name, c.Workload):
+			add("checks: %s does not apply to the %s workload", name, c.Workload)
+		}
 	}
 	if c.Time <= 0 {
 		add("time (%s) must be positive", c.Time)

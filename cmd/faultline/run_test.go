@@ -59,6 +59,10 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"--fsync", "sometimes"}, `fsync "sometimes"`},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--nodes", "x"}, "invalid value"},
+		{[]string{"--checks", "linearizable,foo"}, `checks: "foo" is not a checker`},
+		{[]string{"--checks", "lost-updates"}, "lost-updates does not apply to the register workload"},
+		{[]string{"--nemesis", "loss", "--loss-max", "1.5"}, "loss max (1.5) must be between 0.01 and 1"},
+		{[]string{"--nemesis", "delay", "--delay-max", "0s"}, "delay max (0s) must be at least 1ms"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
