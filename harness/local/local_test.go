@@ -21,19 +21,22 @@ var binary string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if !testing.Short() {
-		dir, err := os.MkdirTemp("", "faultline-local-test-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		defer os.RemoveAll(dir)
-		if binary, err = testbin.Build(context.Background(), dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
+	if testing.Short() {
+		os.Exit(m.Run())
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "faultline-local-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if binary, err = testbin.Build(context.Background(), dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run() // os.Exit skips deferred calls: remove the binary first
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func TestConfigValidate(t *testing.T) {
