@@ -563,3 +563,24 @@ func TestVClockForwardsFromNonReplicas(t *testing.T) {
 		}
 	}
 }
+
+// A peer that answers with an error (here a kind conflict) is up: the coordinator must not
+// suspect it, or the next writes skip healthy replicas and come back indeterminate.
+func TestErrorAnswerIsNotSuspicion(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	ctx := context.Background()
+	if err := c.client("n1").Incr(ctx, "c", 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.client("n1").Put(ctx, "c", "x", 2, ""); err == nil {
+		t.Fatal("a put to a counter key succeeded")
+	}
+	for i := range 3 {
+		if err := c.client("n1").SetAdd(ctx, "s", fmt.Sprint(i), 3); err != nil {
+			t.Fatalf("add %d after a kind conflict: %v (want ok: every replica is up)", i, err)
+		}
+	}
+	if got := c.stat("n1", "replica_suspected_skip") + c.stat("n1", "hint_stored"); got != 0 {
+		t.Errorf("n1 skipped or hinted %d replica writes after an error answer, want 0", got)
+	}
+}

@@ -136,7 +136,18 @@ func (l *Leaderless) suspects() []string {
 // call is transport.call plus failure-detector bookkeeping.
 func (l *Leaderless) call(ctx context.Context, peer, path string, in, out any) error {
 	err := l.tr.call(ctx, peer, path, in, out)
-	l.setSuspect(peer, err != nil)
+	var re *replicaError
+	switch {
+	case err == nil:
+		l.setSuspect(peer, false)
+	case errors.As(err, &re) && re.status != 0:
+		l.setSuspect(peer, false) // it answered (an error, such as a kind conflict): it is up
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The caller went away before the peer answered: no news of the peer. (A deadline
+		// that passed without an answer is news: that is what a partition looks like.)
+	default:
+		l.setSuspect(peer, true)
+	}
 	return err
 }
 
