@@ -685,11 +685,12 @@ func keyName(k string) string {
 	return k
 }
 
-// nemesisAnnotations turns nemesis ops into visualization annotations: start-X ... stop-X (or
-// start ... stop) become intervals, anything else a point in time.
+// nemesisAnnotations turns nemesis ops into visualization annotations: a fault's start and its
+// end (start-X ... stop-X; kill ... restart, pause ... resume, clock-bump ... clock-reset of one
+// node) become an interval, anything else a point in time.
 func nemesisAnnotations(h *prepared) []porcupine.Annotation {
 	var out []porcupine.Annotation
-	open := make(map[string]int) // fault name -> index in out
+	open := make(map[string]int) // fault (and node) -> index in out
 	for i := range h.ops {
 		op := &h.ops[i]
 		if !op.Process.IsNemesis() {
@@ -699,11 +700,12 @@ func nemesisAnnotations(h *prepared) []porcupine.Annotation {
 		if op.Detail != "" {
 			desc += " " + op.Detail
 		}
-		if name, ok := strings.CutPrefix(op.F, "stop"); ok {
-			if j, ok := open[name]; ok {
+		opens, closes := faultInterval(op.F, op.Node)
+		if closes != "" {
+			if j, ok := open[closes]; ok {
 				out[j].End = op.Time
 				out[j].Details += "; " + desc
-				delete(open, name)
+				delete(open, closes)
 				continue
 			}
 		}
@@ -715,12 +717,34 @@ func nemesisAnnotations(h *prepared) []porcupine.Annotation {
 			label += " " + op.Detail
 		}
 		a := porcupine.Annotation{Tag: "nemesis", Start: op.Time, Description: label, Details: desc, BackgroundColor: "#fde2e2"}
-		if name, ok := strings.CutPrefix(op.F, "start"); ok {
-			if _, dup := open[name]; !dup {
-				open[name] = len(out)
+		if opens != "" {
+			if _, dup := open[opens]; !dup {
+				open[opens] = len(out)
 			}
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// faultInterval names the interval a nemesis op opens or closes ("" for neither): start-X and
+// stop-X share X; kill/restart, pause/resume and clock-bump/clock-reset share the fault and node.
+func faultInterval(f, node string) (opens, closes string) {
+	if x, ok := strings.CutPrefix(f, "start"); ok {
+		return x, ""
+	}
+	if x, ok := strings.CutPrefix(f, "stop"); ok {
+		return "", x
+	}
+	switch f {
+	case "kill", "pause", "clock-bump":
+		return f + "/" + node, ""
+	case "restart":
+		return "", "kill/" + node
+	case "resume":
+		return "", "pause/" + node
+	case "clock-reset":
+		return "", "clock-bump/" + node
+	}
+	return "", ""
 }
