@@ -45,25 +45,9 @@ func nodeCommand(env *appEnv) *cli.Command {
 			&cli.Int64Flag{Name: "seed", Value: def.Seed, Usage: "seed of the fault filter's loss decisions (derive it from the run's seed)"},
 		},
 		Action: func(c *cli.Context) error {
-			cfg := store.DefaultConfig()
-			peers, err := parsePeers(c.String("peers"))
+			cfg, listen, err := nodeConfig(c)
 			if err != nil {
 				return cli.Exit("faultline node: "+err.Error(), exitCannotRun)
-			}
-			cfg.ID, cfg.Peers, cfg.DataDir = c.String("id"), peers, c.String("data")
-			cfg.Mode, cfg.N, cfg.W, cfg.R = c.String("mode"), c.Int("n"), c.Int("w"), c.Int("r")
-			cfg.Consistency = c.String("consistency")
-			cfg.Conflict, cfg.Topology = c.String("conflict"), c.String("topology")
-			cfg.ReadRepair, cfg.ReadRepairSync = c.Bool("read-repair"), c.Bool("read-repair-sync")
-			cfg.AntiEntropy = c.Duration("anti-entropy")
-			cfg.HintedHandoff, cfg.SloppyQuorum = c.Bool("hinted-handoff"), c.Bool("sloppy-quorum")
-			cfg.Fsync, cfg.AdminToken = c.String("fsync"), c.String("admin-token")
-			cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")
-			cfg.VNodes = c.Int("vnodes")
-			cfg.Seed = c.Int64("seed")
-			listen := c.String("listen")
-			if listen == "" {
-				listen = peers[cfg.ID]
 			}
 			n, err := store.New(cfg, env.log)
 			if err != nil {
@@ -81,6 +65,33 @@ func nodeCommand(env *appEnv) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// nodeConfig turns the node command's flags into the store config and the address to listen
+// on (--listen, else this node's address in --peers). Fields without a flag keep
+// store.DefaultConfig's values.
+func nodeConfig(c *cli.Context) (store.Config, string, error) {
+	cfg := store.DefaultConfig()
+	peers, err := parsePeers(c.String("peers"))
+	if err != nil {
+		return store.Config{}, "", err
+	}
+	cfg.ID, cfg.Peers, cfg.DataDir = c.String("id"), peers, c.String("data")
+	cfg.Mode, cfg.N, cfg.W, cfg.R = c.String("mode"), c.Int("n"), c.Int("w"), c.Int("r")
+	cfg.Consistency = c.String("consistency")
+	cfg.Conflict, cfg.Topology = c.String("conflict"), c.String("topology")
+	cfg.ReadRepair, cfg.ReadRepairSync = c.Bool("read-repair"), c.Bool("read-repair-sync")
+	cfg.AntiEntropy = c.Duration("anti-entropy")
+	cfg.HintedHandoff, cfg.SloppyQuorum = c.Bool("hinted-handoff"), c.Bool("sloppy-quorum")
+	cfg.Fsync, cfg.AdminToken = c.String("fsync"), c.String("admin-token")
+	cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")
+	cfg.VNodes = c.Int("vnodes")
+	cfg.Seed = c.Int64("seed")
+	listen := c.String("listen")
+	if listen == "" {
+		listen = peers[cfg.ID]
+	}
+	return cfg, listen, nil
 }
 
 // parsePeers parses "n1=host:port,n2=host:port".
