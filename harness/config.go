@@ -227,20 +227,21 @@ func (c Config) NodeArgs() []string {
 	s := c.Store
 	args := []string{
 		"--mode", s.Mode,
-		"--consistency", s.Consistency,
 		"--n", strconv.Itoa(s.N),
 		"--w", strconv.Itoa(s.W),
 		"--r", strconv.Itoa(s.R),
-		"--read-repair=" + strconv.FormatBool(s.ReadRepair),
-		"--anti-entropy", s.AntiEntropy.String(),
-		"--hinted-handoff=" + strconv.FormatBool(s.HintedHandoff),
-		"--sloppy-quorum=" + strconv.FormatBool(s.SloppyQuorum),
 		"--fsync", s.Fsync,
 	}
+	// Each mode's own switches only: the node refuses the other mode's.
 	if s.Mode == "multileader" {
-		args = append(args, "--conflict", s.Conflict, "--topology", s.Topology)
+		return append(args, "--conflict", s.Conflict, "--topology", s.Topology)
 	}
-	return args
+	return append(args,
+		"--consistency", s.Consistency,
+		"--read-repair="+strconv.FormatBool(s.ReadRepair),
+		"--anti-entropy", s.AntiEntropy.String(),
+		"--hinted-handoff="+strconv.FormatBool(s.HintedHandoff),
+		"--sloppy-quorum="+strconv.FormatBool(s.SloppyQuorum))
 }
 
 // DefaultChecks are the checkers that decide the verdict when Checks is nil: nil (the

@@ -67,6 +67,13 @@ func nodeCommand(env *appEnv) *cli.Command {
 	}
 }
 
+// notForMode lists, per mode, the node flags that belong to the other mode: setting one is an
+// error rather than a switch that silently does nothing.
+var notForMode = map[string][]string{
+	"leaderless":  {"conflict", "topology"},
+	"multileader": {"consistency", "read-repair", "read-repair-sync", "anti-entropy", "hinted-handoff", "sloppy-quorum", "vnodes", "hint-interval"},
+}
+
 // nodeConfig turns the node command's flags into the store config and the address to listen
 // on (--listen, else this node's address in --peers). Fields without a flag keep
 // store.DefaultConfig's values.
@@ -87,6 +94,11 @@ func nodeConfig(c *cli.Context) (store.Config, string, error) {
 	cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")
 	cfg.VNodes = c.Int("vnodes")
 	cfg.Seed = c.Int64("seed")
+	for _, name := range notForMode[cfg.Mode] {
+		if c.IsSet(name) {
+			return store.Config{}, "", fmt.Errorf("--%s does not apply to --mode %s", name, cfg.Mode)
+		}
+	}
 	listen := c.String("listen")
 	if listen == "" {
 		listen = peers[cfg.ID]

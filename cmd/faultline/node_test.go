@@ -105,3 +105,28 @@ func TestNodeBadPeers(t *testing.T) {
 		}
 	}
 }
+
+// A switch of the other mode is refused, not silently ignored; each mode's own are accepted.
+func TestNodeFlagsOfTheOtherMode(t *testing.T) {
+	base := []string{"--id", "n1", "--peers", "n1=127.0.0.1:7001,n2=127.0.0.1:7002", "--data", t.TempDir()}
+	for _, tc := range []struct {
+		args []string
+		want string // "" = accepted
+	}{
+		{[]string{"--mode", "multileader", "--consistency", "abd"}, "--consistency does not apply to --mode multileader"},
+		{[]string{"--mode", "multileader", "--anti-entropy", "0"}, "--anti-entropy does not apply"},
+		{[]string{"--mode", "multileader", "--sloppy-quorum"}, "--sloppy-quorum does not apply"},
+		{[]string{"--conflict", "crdt"}, "--conflict does not apply to --mode leaderless"},
+		{[]string{"--topology", "ring"}, "--topology does not apply"},
+		{[]string{"--mode", "multileader", "--conflict", "crdt", "--topology", "ring", "--n", "2"}, ""},
+		{[]string{"--consistency", "abd", "--anti-entropy", "0", "--sloppy-quorum"}, ""},
+	} {
+		_, _, err := parseNodeFlags(t, append(append([]string{}, base...), tc.args...)...)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v: %v, want accepted", tc.args, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%v: got %v, want an error with %q", tc.args, err, tc.want)
+		}
+	}
+}
