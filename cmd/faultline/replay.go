@@ -30,7 +30,7 @@ func replayCommand(env *appEnv) *cli.Command {
 			"Exit 0 when every replay was valid, 1 when a replay found an anomaly, 2 unknown, 3 could not run.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "times", Value: 1, Usage: "how many replays"},
-			&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: docker where an engine answers, else local)"},
+			&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: the saved run's; else docker where an engine answers, else local)"},
 			&cli.StringFlag{Name: "results", Usage: "results folder for the replays (default: the saved config's)"},
 			&cli.BoolFlag{Name: "json", Usage: "print a machine-readable summary on stdout"},
 		},
@@ -54,6 +54,7 @@ func replayCommand(env *appEnv) *cli.Command {
 // savedRun is what replay needs from a run folder.
 type savedRun struct {
 	cfg     harness.Config
+	runtime string // the runtime the run ran on, from config.json ("" in files that lack it)
 	sched   nemesis.Schedule
 	invalid []string // the deciding checkers the saved results found invalid (nil without results.json)
 }
@@ -68,6 +69,12 @@ func loadRun(dir string) (*savedRun, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	s := &savedRun{cfg: cfg}
+	var where struct {
+		Runtime string `json:"runtime"`
+	}
+	if cb, err := os.ReadFile(filepath.Join(dir, report.ConfigFile)); err == nil && json.Unmarshal(cb, &where) == nil {
+		s.runtime = where.Runtime
+	}
 	if err := json.Unmarshal(b, &s.sched); err != nil {
 		return nil, fmt.Errorf("replay: %s: %w", filepath.Join(dir, report.ScheduleFile), err)
 	}
@@ -127,6 +134,10 @@ func doReplay(ctx context.Context, env *appEnv, dir string, times int, runtimeNa
 	}
 	if err := cfg.Validate(); err != nil {
 		return cli.Exit(fmt.Sprintf("faultline replay: %s: %v", dir, err), exitCannotRun)
+	}
+	if runtimeName == "" {
+		// The same fault mechanisms as the saved run (simulated or real), unless told otherwise.
+		runtimeName = saved.runtime
 	}
 	rts, err := newRuntimes(ctx, env, runtimeName, 1)
 	if err != nil {

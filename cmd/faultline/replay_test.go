@@ -50,8 +50,12 @@ func TestReplayReproduces(t *testing.T) {
 	}
 
 	replays := t.TempDir()
-	out, errOut, code = runBinary(t, "--log-level", "warn", "replay", "--runtime", "local", "--results", replays, "--json", saved.Dir)
+	// No --runtime: a replay runs where the saved run ran (local here, even where Docker answers).
+	out, errOut, code = runBinary(t, "--log-level", "warn", "replay", "--results", replays, "--json", saved.Dir)
 	t.Logf("replay stderr:\n%s", errOut)
+	if !strings.Contains(errOut, "runtime local") {
+		t.Errorf("replay of a local run without --runtime: stderr does not say runtime local:\n%s", errOut)
+	}
 	if code != exitInvalid {
 		t.Errorf("replay: got exit %d, want %d (the anomaly found again)", code, exitInvalid)
 	}
