@@ -192,6 +192,12 @@ func (c Config) Validate() error {
 	if len(c.Nemesis) > 0 && c.NemesisInterval <= 0 {
 		add("nemesis interval (%s) must be positive", c.NemesisInterval)
 	}
+	// A fault starts within the first 0.2 of its interval and is held for 0.4 to 0.6 of one
+	// (nemesis.Generate), so a shorter run may end before any fault does: it would be labelled
+	// with faults it never had.
+	if len(c.Nemesis) > 0 && c.NemesisInterval > 0 && c.Time > 0 && c.Time < c.NemesisInterval*8/10 {
+		add("time (%s) is shorter than 0.8 of the nemesis interval (%s): no fault would surely be injected; use a shorter --nemesis-interval, a longer --time, or --nemesis none", c.Time, c.NemesisInterval)
+	}
 	if slices.Contains(c.Nemesis, "clock") && c.ClockMax < time.Millisecond {
 		add("clock max (%s) must be at least 1ms with clock faults", c.ClockMax)
 	}

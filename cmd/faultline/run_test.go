@@ -56,6 +56,7 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"--runtime", "k8s"}, `--runtime "k8s"`},
 		{[]string{"--crdt"}, "--crdt applies to the set and counter workloads"},
 		{[]string{"--time", "0s"}, "time (0s) must be positive"},
+		{[]string{"--time", "3s"}, "time (3s) is shorter than 0.8 of the nemesis interval (5s)"},
 		{[]string{"--fsync", "sometimes"}, `fsync "sometimes"`},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--nodes", "x"}, "invalid value"},
@@ -90,7 +91,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	results := t.TempDir()
-	cmd := exec.Command(binary, "run", "--runtime", "local", "--nodes", "3", "--time", "3s",
+	cmd := exec.Command(binary, "run", "--runtime", "local", "--nodes", "3", "--time", "3s", "--nemesis-interval", "1s",
 		"--rate", "100", "--seed", "5", "--results", results, "--json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
