@@ -10,18 +10,20 @@ import (
 )
 
 // pruneCommand is `faultline prune`: remove the containers, networks and volumes that Docker
-// runs left behind (label faultline.run) and faultline's images (label faultline.image).
+// runs left behind (label faultline.run), and with --images faultline's images (label
+// faultline.image: a cache, rebuilt on demand, so kept by default).
 func pruneCommand(env *appEnv) *cli.Command {
 	return &cli.Command{
 		Name:  "prune",
 		Usage: "remove containers, networks, volumes and images that runs left behind",
 		Description: "Finds objects by label (faultline.run on containers, networks and volumes;\n" +
-			"faultline.image on images). Without --run it also removes the containers of runs still\n" +
-			"going: run it when no faultline run is in progress.",
+			"faultline.image on images, removed only with --images: they are a build cache, not\n" +
+			"leftovers). Without --run it also removes the containers of runs still going: run it\n" +
+			"when no faultline run is in progress, or name the run.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "only list what would be removed"},
-			&cli.StringFlag{Name: "run", Usage: "only the objects of this run id (images are kept)"},
-			&cli.BoolFlag{Name: "keep-images", Usage: "keep faultline images"},
+			&cli.StringFlag{Name: "run", Usage: "only the objects of this run id"},
+			&cli.BoolFlag{Name: "images", Usage: "also remove faultline's images (not with --run)"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON summary"},
 		},
 		Action: func(c *cli.Context) error {
@@ -29,10 +31,13 @@ func pruneCommand(env *appEnv) *cli.Command {
 			if err := docker.Available(ctx); err != nil {
 				return cli.Exit(fmt.Sprintf("faultline prune: %v", err), exitCannotRun)
 			}
+			if c.Bool("images") && c.String("run") != "" {
+				return cli.Exit("faultline prune: --images and --run: images belong to no run; give one or the other", exitCannotRun)
+			}
 			rep, err := docker.Prune(ctx, env.log, docker.PruneOptions{
 				DryRun: c.Bool("dry-run"),
 				RunID:  c.String("run"),
-				Images: !c.Bool("keep-images"),
+				Images: c.Bool("images"),
 			})
 			if c.Bool("json") {
 				if jerr := json.NewEncoder(env.stdout).Encode(map[string]any{"dry_run": c.Bool("dry-run"), "found": rep}); jerr != nil {
