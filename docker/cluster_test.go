@@ -394,7 +394,7 @@ func TestCluster(t *testing.T) {
 
 	t.Run("mechanisms", func(t *testing.T) {
 		m := rt.Mechanisms()
-		for _, k := range []string{"partition", "loss", "delay", "crash", "pause"} {
+		for _, k := range []string{"partition", "loss", "delay", "kill", "pause", "clock"} {
 			if m[k] == "" {
 				t.Errorf("Mechanisms()[%q] is empty, want a description", k)
 			}

@@ -131,8 +131,9 @@ func (r *Runtime) Mechanisms() map[string]string {
 		"partition": "nftables input drop of peer source addresses, in the node's network namespace",
 		"loss":      "nftables numgen random drop, in the node's network namespace",
 		"delay":     delay,
-		"crash":     "engine kill SIGKILL, then start (data kept in the container)",
+		"kill":      "engine kill SIGKILL, then start (data kept in the container)",
 		"pause":     "engine pause/unpause (cgroup freezer)",
+		"clock":     "node admin API (skewable clock; the host clock is never touched)",
 	}
 }
 
