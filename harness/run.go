@@ -383,7 +383,9 @@ func waitHealthy(ctx context.Context, admins map[string]*client.Client, d time.D
 	}
 }
 
-// takeDumps reads every replica's local data and turns it into the checkers' form.
+// takeDumps reads every replica's local data and turns it into the checkers' form. A replica
+// that lacks a key it must hold (placement from the store, see markMissingReplicas) is recorded
+// with a null value, so that it counts as divergent rather than as not a replica.
 func takeDumps(ctx context.Context, admins map[string]*client.Client, nodes []string) (history.Dumps, error) {
 	out := history.Dumps{}
 	for _, id := range nodes {
@@ -396,6 +398,9 @@ func takeDumps(ctx context.Context, admins map[string]*client.Client, nodes []st
 			keys[k] = dumpValue(e)
 		}
 		out[id] = keys
+	}
+	if err := markMissingReplicas(ctx, admins, nodes, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -457,7 +462,8 @@ func quiesce(ctx context.Context, admins map[string]*client.Client, nodes []stri
 	}
 }
 
-// agreed reports whether every key has the same value on every replica that holds it.
+// agreed reports whether every key has the same value on every replica of it (takeDumps records
+// a replica that lacks the key as null).
 func agreed(d history.Dumps) bool {
 	seen := map[string]history.Value{}
 	for _, keys := range d {

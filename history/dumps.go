@@ -12,8 +12,9 @@ import (
 //
 //	{"n1":{"k1":7,"k2":[1,2]},"n2":{"k1":7,"k2":[1,2]}}
 //
-// A register with siblings is a List of them; a set is a sorted List; a counter is an Int; an
-// absent key is missing (or null).
+// A register with siblings is a List of them; a set is a sorted List; a counter is an Int. A
+// node that leaves a key out is not one of its replicas; a replica that lacks a key it must hold
+// is null (the harness asks the store for each key's placement), and counts as divergent.
 type Dumps map[string]map[string]Value
 
 // ReadDumps reads a dumps.json file.

@@ -231,6 +231,7 @@ func (n *Node) routes() http.Handler {
 	}))
 	mux.HandleFunc("PUT /admin/faults", n.admin(n.putFaults))
 	mux.HandleFunc("GET /admin/dump", n.admin(n.dump))
+	mux.HandleFunc("POST /admin/replicas", n.admin(n.replicas))
 	mux.HandleFunc("GET /admin/stats", n.admin(n.statsHandler))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s (see docs/API.md)", r.Method, r.URL.Path))
