@@ -57,11 +57,13 @@ func (r *Recorder) Start() time.Time { return r.start }
 
 // Record stamps op with the next index and the current time and appends it.
 func (r *Recorder) Record(op history.Op) history.Op {
-	now := time.Since(r.start)
 	r.mu.Lock()
+	// Stamped under the lock, so the file's order is the order of the times (readers warn
+	// when times go down). An invocation is recorded before its request is sent and a
+	// completion after its answer came, so the stamps still bound the operation.
 	op.Index = r.n
 	r.n++
-	op.Time = int64(now)
+	op.Time = int64(time.Since(r.start))
 	if r.keep {
 		r.ops = append(r.ops, op)
 	}

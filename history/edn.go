@@ -20,7 +20,8 @@ import (
 // Keys are keywords; :process is an integer or :nemesis; independent-key histories carry
 // values as [key value] tuples, which become Op.Key and Op.Value. :error is kept (a keyword
 // is kept with its colon, e.g. ":timed-out"); a nemesis op's value becomes its Detail. Ops
-// without :time get their position as time, so real-time order is the record order.
+// without :time get their position as time, so real-time order is the record order; when no
+// client op has a :time (or all are 0) every op gets its position, with a warning.
 
 // rawOp is an op in a Jepsen format before its value is interpreted.
 type rawOp struct {
@@ -87,6 +88,7 @@ func ReadEDN(r io.Reader) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history: edn: %w", err)
 	}
+	warnings = finishTimes(ops, func(i int) bool { return raws[i].hasTime && raws[i].time != 0 }, warnings)
 	return &File{Ops: ops, Format: FormatEDN, Warnings: warnings}, nil
 }
 

@@ -143,7 +143,8 @@ func readJSONL(r io.Reader, sizeHint int64) (*File, error) {
 		}
 		ops = append(ops, op)
 	}
-	return &File{Ops: ops, Format: FormatJSONL, Warnings: rd.Warnings()}, nil
+	warnings := finishTimes(ops, func(i int) bool { return ops[i].Time != 0 }, rd.Warnings())
+	return &File{Ops: ops, Format: FormatJSONL, Warnings: warnings}, nil
 }
 
 // WriteFile writes ops to path as JSON Lines, or as Jepsen EDN when format is FormatEDN.

@@ -97,6 +97,9 @@ func FuzzText(f *testing.F) {
 	f.Add("0\t:invoke\t:write\t1\n0\t:info\t:write\t:timed-out\n")
 	f.Add("INFO  jepsen.util - 1    :ok    :read   [1 2]   :err\n")
 	f.Add(":nemesis\t:info\t:start\t[:isolated {\"n1\" #{\"n2\"}}]\n")
+	f.Add("INFO [2017-03-30 15:28:17,223] jepsen worker 2 - jepsen.util 2\t:invoke\t:write\t3\n")
+	f.Add("2016-06-10 08:06:08,209{GMT}\tINFO\t[jepsen worker 3] jepsen.util: 3\t:invoke\t:read\tnil\n")
+	f.Add("INFO [2017-03-30 15:28:17,223] main - jepsen.core Running\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		_, _ = ReadText(strings.NewReader(in))
 	})

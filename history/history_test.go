@@ -156,6 +156,25 @@ func TestPairAndValidate(t *testing.T) {
 		{"crashed process again", []Op{inv(0, FWrite, Int(1)), done(0, Info, FWrite, Nil()), inv(0, FRead, Nil())}, "after it crashed"},
 		{"nemesis not paired", []Op{{Process: NemesisProcess, Type: Info, F: "kill"}, {Process: NemesisProcess, Type: Info, F: "kill"}}, ""},
 		{"line named", []Op{{Process: 0, Type: OK, F: FRead, Line: 42}}, "line 42"},
+		{"completion before its invocation", []Op{
+			{Process: 0, Type: Invoke, F: FWrite, Value: Int(1), Time: 10, Line: 1},
+			{Process: 0, Type: OK, F: FWrite, Value: Int(1), Time: 5, Line: 2},
+		}, "line 2: ok completion of write by process 0 at time 5, before its invocation (time 10 at line 1)"},
+		{"completion at its invocation's time", []Op{
+			{Process: 0, Type: Invoke, F: FWrite, Value: Int(1), Time: 10},
+			{Process: 0, Type: OK, F: FWrite, Value: Int(1), Time: 10},
+		}, ""},
+		{"invocation before the process's previous completion", []Op{
+			{Process: 0, Type: Invoke, F: FWrite, Value: Int(1), Time: 10, Line: 1},
+			{Process: 0, Type: OK, F: FWrite, Value: Int(1), Time: 20, Line: 2},
+			{Process: 0, Type: Invoke, F: FRead, Time: 15, Line: 3},
+		}, "line 3: process 0 invokes read at time 15, before its previous op completed (time 20 at line 2)"},
+		{"other processes may go back in time", []Op{
+			{Process: 0, Type: Invoke, F: FWrite, Value: Int(1), Time: 10},
+			{Process: 1, Type: Invoke, F: FRead, Time: 5},
+			{Process: 0, Type: OK, F: FWrite, Value: Int(1), Time: 20},
+			{Process: 1, Type: OK, F: FRead, Time: 12},
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,6 +285,73 @@ func TestReadText(t *testing.T) {
 	}
 }
 
+// TestReadTextLogLayouts reads op lines in each layout Jepsen's run log has used.
+func TestReadTextLogLayouts(t *testing.T) {
+	tests := []struct {
+		name string
+		line string // a write 3 invocation by process 2
+	}{
+		{"history.txt", "2\t:invoke\t:write\t3"},
+		{"logback, jepsen.util -", "INFO  jepsen.util - 2\t:invoke\t:write\t3"},
+		{"logback, spaces", "INFO  jepsen.util - 2    :invoke    :write    3"},
+		{"unilog (current Jepsen, tutorial)", "INFO [2017-03-30 15:28:17,223] jepsen worker 2 - jepsen.util 2\t:invoke\t:write\t3"},
+		{"old log4j, jepsen.util:", "2016-06-10 08:06:08,209{GMT}\tINFO\t[jepsen worker 2] jepsen.util: 2\t:invoke\t:write\t3"},
+		{"dated, thread in brackets", "2024-01-01 10:00:00,100{GMT}\tINFO\t[jepsen worker 2] jepsen.util - 2\t:invoke\t:write\t3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := "INFO [2017-03-30 15:28:17,000] main - jepsen.core Running test\n" + tt.line + "\n"
+			f, err := ReadText(strings.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Ops) != 1 {
+				t.Fatalf("got %d ops %+v, want the write", len(f.Ops), f.Ops)
+			}
+			if op := f.Ops[0]; op.Process != 2 || op.Type != Invoke || op.F != FWrite || !op.Value.Equal(Int(3)) || op.Line != 2 {
+				t.Errorf("got %+v, want process 2 invoke write 3 on line 2", op)
+			}
+		})
+	}
+
+	// the current layout for a whole history, nemesis included
+	log := "INFO [2017-03-30 15:28:17,223] jepsen worker 2 - jepsen.util 2\t:invoke\t:write\t3\n" +
+		"INFO [2017-03-30 15:28:17,224] jepsen nemesis - jepsen.util :nemesis\t:info\t:start\tnil\n" +
+		"INFO [2017-03-30 15:28:17,226] jepsen worker 2 - jepsen.util 2\t:ok\t:write\t3\n" +
+		"INFO [2017-03-30 15:28:17,227] jepsen worker 1 - jepsen.util 1\t:invoke\t:cas\t[3 4]\n" +
+		"INFO [2017-03-30 15:28:17,228] jepsen worker 1 - jepsen.util 1\t:fail\t:cas\t[3 4]\n"
+	f, err := Decode(strings.NewReader(log), FormatAuto, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Format != FormatText || len(f.Ops) != 5 || !f.Ops[1].Process.IsNemesis() || f.Ops[1].F != "start" {
+		t.Fatalf("got format %s and ops %+v, want jepsen-txt, 5 ops, the nemesis second", f.Format, f.Ops)
+	}
+	if err := Validate(f.Ops); err != nil {
+		t.Error(err)
+	}
+
+	// a logger whose name only begins with jepsen.util is not the op logger
+	if _, err := ReadText(strings.NewReader("INFO  jepsen.utility 2\t:invoke\t:write\t3\n")); err == nil {
+		t.Error("jepsen.utility: got ops, want no op lines")
+	}
+}
+
+// TestReadTextNoOps: a non-empty file without a single op line is an error naming the
+// skipped lines, not an empty history (which would check as unknown).
+func TestReadTextNoOps(t *testing.T) {
+	_, err := ReadText(strings.NewReader("INFO [2017-03-30 15:28:17,223] main - jepsen.core Running\n\nsomething else\n:nemesis starting\n"))
+	if err == nil || !strings.Contains(err.Error(), "no operation lines found") || !strings.Contains(err.Error(), "3 non-blank lines skipped") {
+		t.Fatalf("got %v, want no operation lines found, 3 lines skipped", err)
+	}
+	for _, in := range []string{"", "\n \n"} {
+		f, err := ReadText(strings.NewReader(in))
+		if err != nil || len(f.Ops) != 0 {
+			t.Errorf("%q: got %v, %v; want an empty history", in, f, err)
+		}
+	}
+}
+
 func TestEDNRoundTrip(t *testing.T) {
 	ops := sampleOps()
 	var buf bytes.Buffer
@@ -293,6 +379,7 @@ func TestDetectFormat(t *testing.T) {
 		{`[{:type :invoke}]`, FormatEDN},
 		{"0\t:invoke\t:read\tnil", FormatText},
 		{"2024-01-01 INFO jepsen.util - 0 :invoke :read nil", FormatText},
+		{"INFO [2017-03-30 15:28:17,223] jepsen worker 2 - jepsen.util 2\t:invoke\t:write\t3", FormatText},
 	}
 	for _, tt := range tests {
 		if got := DetectFormat([]byte(tt.head)); got != tt.want {

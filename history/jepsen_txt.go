@@ -15,13 +15,40 @@ import (
 //	0	:info	:cas	:timed-out
 //	:nemesis	:info	:start	nil
 //
-// and the same lines as Jepsen prints them in its run log, after a logger prefix such as
-// "INFO  jepsen.util - ", with fields separated by runs of spaces. Lines that are not ops are
-// skipped. A completion may carry an error keyword in place of its value. The records carry
-// no time: their position is used, so real-time order is the line order.
+// and the same lines as Jepsen prints them in its run log (jepsen.log), after the logger's
+// prefix, which ends in the logger name jepsen.util; the layouts Jepsen has used:
+//
+//	INFO [2017-03-30 15:28:17,223] jepsen worker 2 - jepsen.util 2	:invoke	:write	3
+//	2016-06-10 08:06:08,209{GMT}	INFO	[jepsen worker 3] jepsen.util: 3	:invoke	:read	nil
+//	INFO  jepsen.util - 1    :ok    :read   1
+//
+// Fields may be separated by runs of spaces. Lines that are not ops are skipped; a history
+// that is not empty but has no op line is an error. A completion may carry an error keyword
+// in place of its value. The records carry no time: their position is used, so real-time
+// order is the line order.
 
-// logMarker is the prefix Jepsen's logger puts before each op it prints.
-const logMarker = "jepsen.util - "
+// logLogger is the logger name Jepsen's run log prints before each op.
+const logLogger = "jepsen.util"
+
+// logMessage returns what follows the logger name jepsen.util and its separator (" - ", ":"
+// or whitespace) in a Jepsen log line, and whether the line has one.
+func logMessage(s string) (string, bool) {
+	for off := 0; ; {
+		i := strings.Index(s[off:], logLogger)
+		if i < 0 {
+			return "", false
+		}
+		off += i + len(logLogger)
+		rest := s[off:]
+		t := strings.TrimLeft(rest, " \t")
+		if t != "" && (t[0] == '-' || t[0] == ':') && (len(t) == 1 || t[1] == ' ' || t[1] == '\t') {
+			return t[1:], true
+		}
+		if len(t) < len(rest) { // whitespace after the name
+			return rest, true
+		}
+	}
+}
 
 // ReadText reads a Jepsen text history or a Jepsen run log.
 func ReadText(r io.Reader) (*File, error) {
@@ -29,27 +56,35 @@ func ReadText(r io.Reader) (*File, error) {
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	var raws []rawOp
 	var warnings []string
-	skipped, line := 0, 0
+	skipped, nonBlank, line := 0, 0, 0
 	for sc.Scan() {
 		line++
 		s := sc.Text()
-		if i := strings.Index(s, logMarker); i >= 0 {
-			s = s[i+len(logMarker):]
+		if strings.TrimSpace(s) == "" {
+			continue
 		}
+		nonBlank++
+		// a history.txt line as it is, else the message of a log line
 		raw, ok, err := parseTextOp(s, line)
+		if !ok && err == nil {
+			if msg, found := logMessage(s); found {
+				raw, ok, err = parseTextOp(msg, line)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("history: jepsen-txt: line %d: %w", line, err)
 		}
 		if !ok {
-			if strings.TrimSpace(s) != "" {
-				skipped++
-			}
+			skipped++
 			continue
 		}
 		raws = append(raws, raw)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("history: jepsen-txt: reading line %d: %w", line+1, err)
+	}
+	if len(raws) == 0 && nonBlank > 0 {
+		return nil, fmt.Errorf("history: jepsen-txt: no operation lines found: %d non-blank lines skipped, none an op (want history.txt lines like 0<TAB>:invoke<TAB>:write<TAB>1, or a Jepsen log whose op lines come from the logger jepsen.util)", skipped)
 	}
 	if skipped > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d non-op lines skipped", skipped))

@@ -51,8 +51,10 @@ const maxValidationErrors = 20
 
 // Validate checks that ops form a well-formed history: known types, every completion matches an
 // outstanding invocation of the same process and f, at most one outstanding invocation per
-// process, and no op from a process after it crashed (completed with info). Nemesis ops are not
-// paired. It returns nil or an error joining up to 20 *ValidationError.
+// process, no op from a process after it crashed (completed with info), and no op of a process
+// timestamped before that process's previous op (a completion before its invocation, an
+// invocation before the previous completion). Nemesis ops are not paired. It returns nil or
+// an error joining up to 20 *ValidationError.
 func Validate(ops []Op) error {
 	_, err := Pair(ops)
 	return err
@@ -83,6 +85,7 @@ func Pair(ops []Op) ([]Operation, error) {
 	out := make([]Operation, 0, n)
 	outstanding := newProcMap() // process -> index into out
 	crashed := newProcMap()     // process -> position of its info completion
+	lastDone := newProcMap()    // process -> position of its last completion
 	for i := range ops {
 		op := &ops[i]
 		if !op.Type.Valid() {
@@ -101,6 +104,9 @@ func Pair(ops []Op) ([]Operation, error) {
 				bad(i, "process %s invokes %s while its %s from %s is outstanding", op.Process, op.F, out[j].F, where(out[j].Invoke))
 				continue
 			}
+			if d, ok := lastDone.get(op.Process); ok && op.Time < ops[d].Time {
+				bad(i, "process %s invokes %s at time %d, before its previous op completed (time %d at %s): a process's ops cannot overlap", op.Process, op.F, op.Time, ops[d].Time, where(d))
+			}
 			outstanding.set(op.Process, len(out))
 			out = append(out, Operation{
 				Process: op.Process, F: op.F, Key: op.Key, Node: op.Node, Type: Info,
@@ -118,7 +124,11 @@ func Pair(ops []Op) ([]Operation, error) {
 			bad(i, "%s completion of %s by process %s, but its invocation at %s is %s", op.Type, op.F, op.Process, where(o.Invoke), o.F)
 			continue
 		}
+		if op.Time < o.Call {
+			bad(i, "%s completion of %s by process %s at time %d, before its invocation (time %d at %s)", op.Type, op.F, op.Process, op.Time, o.Call, where(o.Invoke))
+		}
 		outstanding.del(op.Process)
+		lastDone.set(op.Process, i)
 		o.Type, o.Return, o.Complete, o.Error = op.Type, op.Time, i, op.Error
 		if op.Type == OK {
 			o.Output = op.Value
