@@ -87,8 +87,14 @@ type Config struct {
 	Timeout  time.Duration // linearizability time budget (porcupine gives up -> unknown); 0 = none
 	Dumps    history.Dumps // replica dumps after healing; nil = convergence cannot run
 	OutDir   string        // where to write visualizations of linearizability failures; "" = none
-	Log      zerolog.Logger
-	_        struct{}
+	// FinalProcess names the final reads: the reads by processes numbered from FinalProcess on
+	// (faultline's harness reads every key after healing with fresh processes from there, and
+	// saves the number in stats.json). lost-updates and lost-increments judge against them
+	// only; with none (an interrupted run, failed final reads) they say unknown. 0: not
+	// named (Jepsen histories), the last ok read of each key is its final read.
+	FinalProcess int
+	Log          zerolog.Logger
+	_            struct{}
 }
 
 // DefaultConfig returns the defaults: everything inferred, one minute for linearizability.
@@ -119,6 +125,9 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("checker: timeout (%s) must be >= 0", c.Timeout)
+	}
+	if c.FinalProcess < 0 {
+		return fmt.Errorf("checker: final process (%d) must be >= 0", c.FinalProcess)
 	}
 	return nil
 }
@@ -247,9 +256,18 @@ func Check(ctx context.Context, ops []history.Op, cfg Config) (*Results, error) 
 		return nil, fmt.Errorf("%w: %w", ErrInvalidHistory, err)
 	}
 	h := newPrepared(ops, pairs)
+	h.finalProcess = cfg.FinalProcess
 	workload := cfg.Workload
 	if workload == "" {
 		workload = inferWorkload(cfg.Model, pairs)
+	}
+	if workload == WorkloadCounter {
+		// Jepsen's counter workload adds integers (:f :add): an increment by that much
+		for i := range h.pairs {
+			if p := &h.pairs[i]; p.F == history.FAdd && p.Input.Kind == history.KindInt {
+				p.F = history.FIncr
+			}
+		}
 	}
 	model, err := chooseModel(cfg.Model, workload, h)
 	if err != nil {
@@ -316,7 +334,9 @@ func Check(ctx context.Context, ops []history.Op, cfg Config) (*Results, error) 
 	return res, nil
 }
 
-// inferWorkload picks the workload from the model, else from the ops' f names.
+// inferWorkload picks the workload from the model, else from the ops' f names: incr is a
+// counter; add is a set, unless every add carries an integer and the ok reads return integers,
+// none a list (Jepsen's counter workload adds integers to a counter).
 func inferWorkload(model string, pairs []history.Operation) string {
 	switch model {
 	case ModelSet:
@@ -324,13 +344,32 @@ func inferWorkload(model string, pairs []history.Operation) string {
 	case ModelCounter:
 		return WorkloadCounter
 	}
+	adds, intAdds, intReads, listReads := false, true, false, false
 	for _, p := range pairs {
 		switch p.F {
 		case history.FAdd:
-			return WorkloadSet
+			adds = true
+			intAdds = intAdds && p.Input.Kind == history.KindInt
 		case history.FIncr:
-			return WorkloadCounter
+			if !adds {
+				return WorkloadCounter
+			}
+		case history.FRead:
+			if p.Type == history.OK {
+				switch p.Output.Kind {
+				case history.KindInt:
+					intReads = true
+				case history.KindList:
+					listReads = true
+				}
+			}
 		}
+	}
+	switch {
+	case adds && intAdds && intReads && !listReads:
+		return WorkloadCounter
+	case adds:
+		return WorkloadSet
 	}
 	return WorkloadRegister
 }
@@ -364,6 +403,9 @@ type prepared struct {
 	byKey  map[string][]int // key -> indexes into pairs, in invocation order
 	keys   []string         // sorted
 	counts Counts
+	// finalProcess is Config.FinalProcess: reads by processes from it on are the final reads;
+	// 0 = the last ok read of a key is its final read.
+	finalProcess int
 }
 
 func newPrepared(ops []history.Op, pairs []history.Operation) *prepared {
@@ -416,7 +458,7 @@ func (h *prepared) ref(i int) OpRef {
 	p := &h.pairs[i]
 	inv := &h.ops[p.Invoke]
 	r := OpRef{
-		Process: p.Process.String(), F: p.F, Key: p.Key, Type: string(p.Type),
+		Process: p.Process.String(), F: inv.F, Key: p.Key, Type: string(p.Type), // as recorded (add, not incr)
 		Line: inv.Line, Index: inv.Index, Call: p.Call,
 	}
 	if !p.Input.IsNil() || p.F != history.FRead {

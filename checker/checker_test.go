@@ -62,6 +62,7 @@ func TestGolden(t *testing.T) {
 		{file: "counter-bounds-violated-final-ok.jsonl", checks: []string{CounterBounds}, want: I, each: map[string]Verdict{CounterBounds: I}},
 		{file: "counter-subset-sum.jsonl", want: V, each: map[string]Verdict{LostIncrements: V}},
 		{file: "counter-invalid-subset-sum.jsonl", want: I, each: map[string]Verdict{LostIncrements: I}},
+		{file: "counter-jepsen-add.edn", want: V, each: map[string]Verdict{LostIncrements: V, CounterBounds: V}}, // Jepsen's counter: :f :add
 		{file: "set-valid.jsonl", checks: []string{Convergence}, want: U, each: map[string]Verdict{Convergence: U}},
 	}
 	for _, tt := range tests {

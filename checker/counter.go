@@ -17,7 +17,13 @@ type LostIncrementsDetails struct {
 	Lost      int64 `json:"lost"`   // total shortfall below what the acked increments require
 	Excess    int64 `json:"excess"` // total surplus above what all increments allow
 	Undecided int   `json:"undecided"`
-	// NeverRead are keys with acknowledged increments but no ok read.
+	// Unsettled are acknowledged increments that completed during or after the final read of
+	// their key: no later read shows whether they took effect.
+	Unsettled int `json:"unsettled,omitempty"`
+	// FinalProcess is Config.FinalProcess: the final reads are the reads by processes from it
+	// on; 0 (absent) when the last ok read of each key is its final read.
+	FinalProcess int `json:"final_process,omitempty"`
+	// NeverRead are keys with acknowledged increments but no ok (final) read.
 	NeverRead []string `json:"never_read,omitempty"`
 	// PerKey lists the keys whose final value is wrong or undecided (at most 20).
 	PerKey []CounterKey `json:"per_key,omitempty"`
@@ -147,12 +153,13 @@ func shiftOr(set []uint64, s int64, width int64) {
 }
 
 // checkLostIncrements: the final read of each key (after healing) must equal the acknowledged
-// increments plus some subset of the indeterminate ones.
+// increments plus some subset of the indeterminate ones. An add of an integer (Jepsen's counter
+// workload) is an increment: Check renames it before the checkers run.
 func checkLostIncrements(h *prepared, workload string) *Result {
 	if workload != WorkloadCounter {
 		return skipped(fmt.Sprintf("lost-increments applies to counter workloads, not %s", workload))
 	}
-	d := &LostIncrementsDetails{}
+	d := &LostIncrementsDetails{FinalProcess: h.finalProcess}
 	res := &Result{Details: d}
 	for _, key := range h.keys {
 		fi := finalRead(h, key)
@@ -185,6 +192,11 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 			case p.Call <= fin.Return: // may or may not be in the final read
 				pool = append(pool, p.Input.Int)
 				d.Indet++
+				if p.Type == history.OK {
+					d.Unsettled++
+				}
+			case p.Type == history.OK: // after the final read: nothing read it
+				d.Unsettled++
 			}
 		}
 		if fi < 0 {
@@ -248,6 +260,9 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 			head += fmt.Sprintf(" (%d lost below the acknowledged sum, %d in excess of every attempt)", d.Lost, d.Excess)
 		}
 		res.Explanation = append([]string{head}, res.Explanation...)
+	case h.finalProcess > 0 && (d.Keys == 0 || len(d.NeverRead) > 0):
+		res.Valid = Unknown
+		res.Explanation = append(res.Explanation, noFinalReads(h, d.NeverRead, "increments"))
 	case d.Keys == 0 && len(d.NeverRead) == 0:
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, "no counter reads: nothing to check")
@@ -256,6 +271,10 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 		if len(d.NeverRead) > 0 {
 			res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged increments but no ok read: %v", len(d.NeverRead), d.NeverRead))
 		}
+	case d.Unsettled > 0:
+		// acknowledged, yet no later read shows whether it took effect: never valid
+		res.Valid = Unknown
+		res.Explanation = append(res.Explanation, fmt.Sprintf("%d acknowledged increments completed during or after the final read of their key: no later ok read could have observed them, so they cannot be checked", d.Unsettled))
 	default:
 		res.Valid = Valid
 		res.Explanation = []string{fmt.Sprintf("all %d keys: final value = %d acknowledged increments + a subset of %d indeterminate ones", d.Keys, d.Acked, d.Indet)}

@@ -22,8 +22,11 @@ type SetDetails struct {
 	FailedPresent int `json:"failed_present"` // of those, failed adds: the store said no, yet it is there
 	Unexpected    int `json:"unexpected"`     // read but never added
 	Stale         int `json:"stale"`          // known present, then missing from a later read (not lost)
-	Unsettled     int `json:"unsettled"`      // acknowledged adds concurrent with the final read, absent
-	// NeverRead are keys with acknowledged adds but no ok read: nothing to check against.
+	Unsettled     int `json:"unsettled"`      // acknowledged adds concurrent with or after the final read, absent
+	// FinalProcess is Config.FinalProcess: the final reads are the reads by processes from it
+	// on; 0 (absent) when the last ok read of each key is its final read.
+	FinalProcess int `json:"final_process,omitempty"`
+	// NeverRead are keys with acknowledged adds but no ok (final) read: nothing to check against.
 	NeverRead []string `json:"never_read,omitempty"`
 	// Anomalies lists the keys with lost, unexpected or stale elements (at most 20).
 	Anomalies []SetKey `json:"anomalies,omitempty"`
@@ -60,12 +63,20 @@ func contains(sorted []int64, x int64) bool {
 	return ok
 }
 
-// finalRead returns the last ok read of a key by completion order, or -1.
+// isFinal reports whether pair i is a final read (or a try at one): with h.finalProcess set,
+// a read by a process from it on; without, any read.
+func (h *prepared) isFinal(i int) bool {
+	p := &h.pairs[i]
+	return p.F == history.FRead && (h.finalProcess == 0 || int(p.Process) >= h.finalProcess)
+}
+
+// finalRead returns a key's final read: its last ok read by completion order (with
+// h.finalProcess set, its last ok read by a final-read process), or -1.
 func finalRead(h *prepared, key string) int {
 	best := -1
 	for _, i := range h.byKey[key] {
 		p := &h.pairs[i]
-		if p.F != history.FRead || p.Type != history.OK {
+		if p.Type != history.OK || !h.isFinal(i) {
 			continue
 		}
 		if best < 0 || p.Return > h.pairs[best].Return || (p.Return == h.pairs[best].Return && p.Complete > h.pairs[best].Complete) {
@@ -75,13 +86,39 @@ func finalRead(h *prepared, key string) int {
 	return best
 }
 
+// noFinalReads explains, with h.finalProcess set, why keys (with acknowledged updates) have
+// no ok final read: the run was interrupted before the final reads, or they failed.
+func noFinalReads(h *prepared, keys []string, what string) string {
+	tried := false
+	for i := range h.pairs {
+		if h.isFinal(i) {
+			tried = true
+			break
+		}
+	}
+	var msg string
+	switch {
+	case !tried:
+		msg = fmt.Sprintf("no final reads (no read by a process from %d on): the run was interrupted before them", h.finalProcess)
+	case len(keys) == 0:
+		msg = "no final read succeeded (every one failed or was indeterminate)"
+	default:
+		msg = "no ok final read of some keys (every final read of them failed or was indeterminate)"
+	}
+	if len(keys) > 0 {
+		msg += fmt.Sprintf("; %d keys with acknowledged %s cannot be checked: %v", len(keys), what, keys)
+	}
+	return msg
+}
+
 // checkSet is the lost-updates checker: every acknowledged add must be in the final read.
 func checkSet(h *prepared, workload string) *Result {
 	if workload != WorkloadSet {
 		return skipped(fmt.Sprintf("lost-updates applies to set workloads, not %s", workload))
 	}
-	d := &SetDetails{}
+	d := &SetDetails{FinalProcess: h.finalProcess}
 	res := &Result{Details: d}
+	finalKeys := 0 // keys with an ok final read
 	for _, key := range h.keys {
 		type elem struct {
 			acked, indet, failed bool
@@ -132,19 +169,8 @@ func checkSet(h *prepared, workload string) *Result {
 		}
 		d.Keys++
 		fi := finalRead(h, key)
-		if fi < 0 {
-			for _, e := range elems {
-				if e.acked {
-					d.NeverRead = append(d.NeverRead, key)
-					break
-				}
-			}
-			continue
-		}
-		final := readSet(h.pairs[fi].Output)
-		fin := &h.pairs[fi]
-		ak := SetKey{Key: key, FinalRead: h.ref(fi)}
-		// unexpected: read (anywhere) but never added
+		ak := SetKey{Key: key}
+		// unexpected: read (anywhere, final or not) but never added
 		seenUnexpected := make(map[int64]bool)
 		sets := make(map[int][]int64, len(reads))
 		for _, ri := range reads {
@@ -164,6 +190,22 @@ func checkSet(h *prepared, workload string) *Result {
 				}
 			}
 		}
+		if fi < 0 {
+			for _, e := range elems {
+				if e.acked {
+					d.NeverRead = append(d.NeverRead, key)
+					break
+				}
+			}
+			if len(ak.Unexpected) > 0 && len(d.Anomalies) < capN {
+				d.Anomalies = append(d.Anomalies, ak)
+			}
+			continue
+		}
+		finalKeys++
+		final := readSet(h.pairs[fi].Output)
+		fin := &h.pairs[fi]
+		ak.FinalRead = h.ref(fi)
 		xs := make([]int64, 0, len(elems))
 		for x := range elems {
 			xs = append(xs, x)
@@ -231,6 +273,7 @@ func checkSet(h *prepared, workload string) *Result {
 			res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: adds of %s failed, yet the final read has them", keyName(a.Key), fmtSet(a.FailedPresent)))
 		}
 	}
+	unsettledSaid := false
 	switch {
 	case d.Lost > 0 || d.Unexpected > 0 || d.FailedPresent > 0:
 		res.Valid = Invalid
@@ -238,9 +281,18 @@ func checkSet(h *prepared, workload string) *Result {
 	case d.Keys == 0:
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, "no adds or reads: nothing to check")
+	case h.finalProcess > 0 && (len(d.NeverRead) > 0 || finalKeys == 0):
+		res.Valid = Unknown
+		res.Explanation = append(res.Explanation, noFinalReads(h, d.NeverRead, "adds"))
 	case len(d.NeverRead) > 0:
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged adds but no ok read to check them against: %v", len(d.NeverRead), d.NeverRead))
+	case d.Unsettled > 0:
+		// acknowledged, absent from the final read, and no later read could show whether it
+		// is there: never valid
+		res.Valid = Unknown
+		unsettledSaid = true
+		res.Explanation = append(res.Explanation, fmt.Sprintf("%d acknowledged adds completed during or after the final read and are absent from it: no later ok read could have observed them, so they cannot be checked", d.Unsettled))
 	default:
 		res.Valid = Valid
 		res.Explanation = append(res.Explanation, fmt.Sprintf("all %d acknowledged adds present in the final reads (%d indeterminate or failed recovered)", d.Acknowledged-d.Unsettled, d.Recovered))
@@ -248,7 +300,7 @@ func checkSet(h *prepared, workload string) *Result {
 	if d.Stale > 0 {
 		res.Explanation = append(res.Explanation, fmt.Sprintf("%d elements were missing from a read after they were known present (stale reads; not lost)", d.Stale))
 	}
-	if d.Unsettled > 0 {
+	if d.Unsettled > 0 && !unsettledSaid {
 		res.Explanation = append(res.Explanation, fmt.Sprintf("%d acknowledged adds completed during or after the final read and are absent from it: not checkable", d.Unsettled))
 	}
 	return res

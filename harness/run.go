@@ -215,6 +215,10 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 		log.Error().Err(err).Msg("save executed schedule")
 	}
 
+	// The final reads use fresh processes from here on: the checkers judge lost updates
+	// against the reads of those processes only (none in an interrupted run). Never 0, which
+	// means "not named" to the checker (and DefaultFinalProcess to FinalReads).
+	wcfg.FinalProcess = max(int(prog.ctrs.NextProcess.Load()), 1)
 	var dumps history.Dumps
 	if !out.Interrupted {
 		// Quiesce, then final reads and dumps.
@@ -224,7 +228,6 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 		log.Info().Dur("wait", out.QuiesceWait).Bool("settled", out.Quiesced).Msg("quiesced")
 		prog.phase.Store("final reads")
 		n := cfg.Store.N
-		wcfg.FinalProcess = int(prog.ctrs.NextProcess.Load())
 		if err := workloads.FinalReads(qctx, wcfg, newClient(n, n), rec, log); err != nil {
 			log.Error().Err(err).Msg("final reads")
 		}
@@ -261,6 +264,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 		"ok": out.OK, "fail": out.Fail, "info": out.Info,
 		"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "quiesced": out.Quiesced,
 		"interrupted": out.Interrupted, "duration_ms": time.Since(start).Milliseconds(),
+		"final_process": wcfg.FinalProcess, // faultline check reads it back (checker.Config.FinalProcess)
 	}
 	if err := run.WriteJSON(report.StatsFile, stats); err != nil {
 		log.Error().Err(err).Msg("save stats")
@@ -281,6 +285,8 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 		Dumps:    dumps,
 		OutDir:   run.Dir,
 		Log:      log,
+		// the final reads are the reads by processes from here on
+		FinalProcess: wcfg.FinalProcess,
 	})
 	if err != nil {
 		return out, fmt.Errorf("harness: check: %w", err)

@@ -97,6 +97,10 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 		if len(cfg.Checks) == 0 {
 			cfg.Checks = rc.Checks
 		}
+		// which reads are the final ones, as the run checked them (absent: the last ok read)
+		if cfg.FinalProcess, err = readFinalProcess(filepath.Join(path, "stats.json")); err != nil {
+			return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
+		}
 		if outDir == "" {
 			outDir = path
 		}
@@ -114,6 +118,17 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 	parsed := time.Since(parseStart)
 	for _, w := range file.Warnings {
 		env.log.Warn().Str("history", histPath).Msg(w)
+	}
+	if len(file.Ops) == 0 {
+		// an empty file is an empty history (a run killed before its first op); a file with
+		// content but no op is not a history this format reads: there is nothing to check
+		if fi, err := os.Stat(histPath); err == nil && fi.Size() > 0 {
+			msg := fmt.Sprintf("faultline check: %s: no operations found in %d bytes read as %s", histPath, fi.Size(), file.Format)
+			if len(file.Warnings) > 0 {
+				msg += " (" + strings.Join(file.Warnings, "; ") + ")"
+			}
+			return cli.Exit(msg, exitCannotRun)
+		}
 	}
 	checkStart := time.Now()
 	res, err := checker.Check(c.Context, file.Ops, cfg)
@@ -170,6 +185,27 @@ func readRunConfig(path string) (runConfig, error) {
 		return rc, fmt.Errorf("%s: %w", path, err)
 	}
 	return rc, nil
+}
+
+// readFinalProcess reads the first final-read process from a run folder's stats.json (the
+// harness saves it; 0 when the file or the figure is missing, as in older runs).
+func readFinalProcess(path string) (int, error) {
+	var st struct {
+		Harness struct {
+			FinalProcess int `json:"final_process"`
+		} `json:"harness"`
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return st.Harness.FinalProcess, nil
 }
 
 func writeResults(path string, res *checker.Results) error {

@@ -14,11 +14,94 @@ import (
 // checkCLI runs `faultline check args...` and returns the exit code and stdout.
 func checkCLI(t *testing.T, args ...string) (int, string) {
 	t.Helper()
+	code, out, _ := checkCLIStderr(t, args...)
+	return code, out
+}
+
+// checkCLIStderr runs `faultline check args...` and returns the exit code, stdout and stderr.
+func checkCLIStderr(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	env := &appEnv{log: zerolog.Nop(), stdout: &out, stderr: &errOut}
 	code := runMain(env, append([]string{"faultline", "--log-level", "error", "check"}, args...))
 	t.Logf("faultline check %s -> %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out.String(), errOut.String())
-	return code, out.String()
+	return code, out.String(), errOut.String()
+}
+
+// writeTemp writes content to name in a new temporary folder and returns its path.
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCheckHistoryWithoutTimes: a JSONL history without times is checked in its line order
+// (write 1 completes, then a read returns nil: not linearizable), with a warning, instead of
+// every op at time 0, where all ops look concurrent and the history passes.
+func TestCheckHistoryWithoutTimes(t *testing.T) {
+	path := writeTemp(t, "notime.jsonl", `{"index":0,"process":0,"type":"invoke","f":"write","key":"k","value":1}
+{"index":1,"process":0,"type":"ok","f":"write","key":"k","value":1}
+{"index":2,"process":1,"type":"invoke","f":"read","key":"k","value":null}
+{"index":3,"process":1,"type":"ok","f":"read","key":"k","value":null}
+`)
+	code, out := checkCLI(t, path)
+	if code != exitInvalid {
+		t.Errorf("exit code: got %d, want %d (invalid)", code, exitInvalid)
+	}
+	if !strings.Contains(out, "warning: no client op carries a time: times inferred from the record order") {
+		t.Errorf("stdout %q: want the inferred-times warning", out)
+	}
+}
+
+// TestCheckCompletionBeforeInvocation: a completion stamped before its own invocation makes
+// the history invalid input (could not run), naming the line.
+func TestCheckCompletionBeforeInvocation(t *testing.T) {
+	path := writeTemp(t, "backwards.jsonl", `{"index":0,"time":100,"process":0,"type":"invoke","f":"write","key":"k","value":1}
+{"index":1,"time":50,"process":0,"type":"ok","f":"write","key":"k","value":1}
+`)
+	code, _, stderr := checkCLIStderr(t, path)
+	if code != exitCannotRun {
+		t.Errorf("exit code: got %d, want %d (could not run)", code, exitCannotRun)
+	}
+	if !strings.Contains(stderr, "line 2: ok completion of write by process 0 at time 50, before its invocation") {
+		t.Errorf("stderr %q: want the completion before its invocation named by line", stderr)
+	}
+}
+
+// TestCheckJepsenLogLayouts: the run log layout current Jepsen prints is read, and a
+// non-empty history without a single op line cannot be checked (not an unknown verdict).
+func TestCheckJepsenLogLayouts(t *testing.T) {
+	log := writeTemp(t, "jepsen.log", "INFO [2017-03-30 15:28:17,200] main - jepsen.core Running test\n"+
+		"INFO [2017-03-30 15:28:17,223] jepsen worker 0 - jepsen.util 0\t:invoke\t:write\t3\n"+
+		"INFO [2017-03-30 15:28:17,224] jepsen worker 0 - jepsen.util 0\t:ok\t:write\t3\n"+
+		"INFO [2017-03-30 15:28:17,225] jepsen nemesis - jepsen.util :nemesis\t:info\t:start\tnil\n"+
+		"INFO [2017-03-30 15:28:17,226] jepsen worker 1 - jepsen.util 1\t:invoke\t:read\tnil\n"+
+		"INFO [2017-03-30 15:28:17,227] jepsen worker 1 - jepsen.util 1\t:ok\t:read\t2\n")
+	code, out := checkCLI(t, log)
+	if code != exitInvalid || !strings.Contains(out, "5 records") {
+		t.Errorf("jepsen log: got exit %d, stdout %q; want invalid (read 2 after write 3) with 5 records", code, out)
+	}
+
+	noOps := writeTemp(t, "notes.txt", "INFO [2017-03-30 15:28:17,200] main - jepsen.core Running test\nsome notes\n\n")
+	code, _, stderr := checkCLIStderr(t, noOps)
+	if code != exitCannotRun {
+		t.Errorf("no op lines: exit code: got %d, want %d (could not run)", code, exitCannotRun)
+	}
+	if !strings.Contains(stderr, "no operation lines found") || !strings.Contains(stderr, "2 non-blank lines skipped") {
+		t.Errorf("no op lines: stderr %q: want no operation lines found, 2 lines skipped", stderr)
+	}
+
+	blank := writeTemp(t, "blank.jsonl", "\n\n")
+	if code, _, stderr := checkCLIStderr(t, blank); code != exitCannotRun || !strings.Contains(stderr, "no operations found") {
+		t.Errorf("blank lines only: got exit %d, stderr %q; want %d and no operations found", code, stderr, exitCannotRun)
+	}
+	empty := writeTemp(t, "empty.jsonl", "")
+	if code, _ := checkCLI(t, empty); code != exitUnknown {
+		t.Errorf("empty file: exit code: got %d, want %d (an empty history is unknown)", code, exitUnknown)
+	}
 }
 
 func checkdata(name string) string { return filepath.Join("..", "..", "checker", "testdata", name) }
@@ -126,6 +209,53 @@ func TestCheckWritesVisualization(t *testing.T) {
 	for _, f := range []string{vis, filepath.Join(out, "results.json")} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("want %s written: %v", f, err)
+		}
+	}
+}
+
+// TestCheckRunFolderFinalProcess: a run folder is re-checked with the final reads the harness
+// named in stats.json. An interrupted run has none: its stale mid-run read is not taken for a
+// final read (INVALID), the verdict is unknown.
+func TestCheckRunFolderFinalProcess(t *testing.T) {
+	folder := func(stats string) string {
+		dir := t.TempDir()
+		copyFile(t, checkdata("set-invalid-lost-add.jsonl"), dir, "history.jsonl")
+		if stats != "" {
+			if err := os.WriteFile(filepath.Join(dir, "stats.json"), []byte(stats), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	tests := []struct {
+		name, stats string
+		want        int
+		out         string
+	}{
+		{"interrupted run", `{"n1":{"ops":3},"harness":{"interrupted":true,"final_process":2}}`, exitUnknown, "interrupted before them"},
+		{"no stats.json: the last ok read is final", "", exitInvalid, "1 lost"},
+		{"older stats.json without final_process", `{"harness":{"interrupted":false}}`, exitInvalid, "1 lost"},
+		{"malformed stats.json", `{"harness":`, exitCannotRun, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := checkCLI(t, folder(tt.stats))
+			if code != tt.want {
+				t.Errorf("exit code: got %d, want %d", code, tt.want)
+			}
+			if !strings.Contains(out, tt.out) {
+				t.Errorf("stdout %q: want it to contain %q", out, tt.out)
+			}
+		})
+	}
+}
+
+// TestCheckJepsenCounterAdd: Jepsen's counter histories add integers (:f :add).
+func TestCheckJepsenCounterAdd(t *testing.T) {
+	for _, args := range [][]string{nil, {"--model", "counter"}, {"--workload", "counter"}} {
+		code, out := checkCLI(t, append(args, checkdata("counter-jepsen-add.edn"))...)
+		if code != exitValid || !strings.Contains(out, "workload counter") {
+			t.Errorf("%v: got exit %d, want %d and workload counter:\n%s", args, code, exitValid, out)
 		}
 	}
 }

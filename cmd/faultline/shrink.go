@@ -81,6 +81,10 @@ func doShrink(c *cli.Context, env *appEnv, path string) error {
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return fail("%v", err)
 		}
+		// which reads are the final ones, as the run checked them (see faultline check)
+		if cfg.FinalProcess, err = readFinalProcess(filepath.Join(path, report.StatsFile)); err != nil {
+			return fail("%v", err)
+		}
 		if out == "" {
 			out = filepath.Join(path, "shrunk")
 		}
@@ -140,6 +144,13 @@ func doShrink(c *cli.Context, env *appEnv, path string) error {
 		}
 		if b, err := os.ReadFile(filepath.Join(runDir, report.ScheduleFile)); err == nil {
 			if err := os.WriteFile(filepath.Join(out, report.ScheduleFile), b, 0o644); err != nil {
+				return fail("%v", err)
+			}
+		}
+		if cfg.FinalProcess > 0 {
+			// so that `faultline check` of the output judges the same reads as final
+			b := fmt.Appendf(nil, "{\"harness\": {\"final_process\": %d}}\n", cfg.FinalProcess)
+			if err := os.WriteFile(filepath.Join(out, report.StatsFile), b, 0o644); err != nil {
 				return fail("%v", err)
 			}
 		}
