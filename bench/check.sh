@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Checker benchmark (issue 3): `faultline check` on a generated 1,000,000-op register history
-# over 1,000 keys at concurrency 10, against the straightforward baseline (encoding/json line by
+# Checker benchmark (issue 3): `faultline check` on a generated 1,000,000-operation register
+# history (2,000,000 records: invocations and completions) over 1,000 keys at concurrency 10, against the straightforward baseline (encoding/json line by
 # line, then porcupine called directly), in the same run. Prints whole-process wall time, the
 # parse/check split each reports, and peak memory (max RSS), for ROUNDS alternating rounds.
 #
 #   bench/check.sh [ROUNDS]        (default 3; needs GNU time at /usr/bin/time)
 #
-# The generated history (~115 MB) goes to a temporary directory and is removed afterwards.
+# The generated history (~230 MB) goes to a temporary directory and is removed afterwards.
 set -euo pipefail
 rounds=${1:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$root"
 go build -o "$work/faultline" ./cmd/faultline
 go build -o "$work/checkbench" ./bench/checkbench
-"$work/checkbench" gen -o "$work/history.jsonl" -ops 1000000 -keys 1000 -procs 10 -seed 1
+"$work/checkbench" gen -o "$work/history.jsonl" -ops 2000000 -keys 1000 -procs 10 -seed 1
 echo "history: $(wc -l <"$work/history.jsonl") records, $(du -m "$work/history.jsonl" | cut -f1) MB"
 
 measure() { # name, command...: prints "name wall_s maxrss_kb" and the tool's own timing line
