@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,7 +27,8 @@ func replayCommand(env *appEnv) *cli.Command {
 		Usage:     "re-run a saved run's config, seed and fault schedule; say whether the anomaly came back",
 		ArgsUsage: "RUN",
 		Description: "RUN is a run folder (config.json and schedule.json; results.json says which checkers\n" +
-			"found the anomaly). Each replay starts a fresh cluster with the same config, seed and schedule.\n" +
+			"found the anomaly; nemesis.json which faults ran). Each replay starts a fresh cluster with the\n" +
+			"same config, seed and executed schedule (of an interrupted run: the faults it got to).\n" +
 			"Exit 0 when every replay was valid, 1 when a replay found an anomaly, 2 unknown, 3 could not run.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "times", Value: 1, Usage: "how many replays"},
@@ -78,6 +80,18 @@ func loadRun(dir string) (*savedRun, error) {
 	if err := json.Unmarshal(b, &s.sched); err != nil {
 		return nil, fmt.Errorf("replay: %s: %w", filepath.Join(dir, report.ScheduleFile), err)
 	}
+	// The executed schedule: the scheduled faults that the run got to (all of them, unless it
+	// was interrupted). Heals the harness added at the end are not scheduled faults: a replay
+	// adds its own.
+	if b, err := os.ReadFile(filepath.Join(dir, report.NemesisFile)); err == nil {
+		var done []nemesis.Executed
+		if err := json.Unmarshal(b, &done); err != nil {
+			return nil, fmt.Errorf("replay: %s: %w", filepath.Join(dir, report.NemesisFile), err)
+		}
+		s.sched.Events = executedPart(s.sched.Events, done)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
 	b, err = os.ReadFile(filepath.Join(dir, report.ResultsFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
@@ -91,6 +105,28 @@ func loadRun(dir string) (*savedRun, error) {
 	}
 	s.invalid = invalidCheckers(&res)
 	return s, nil
+}
+
+// executedPart keeps the scheduled events that were executed (matched by time, action and
+// node, in order).
+func executedPart(sched []nemesis.Event, done []nemesis.Executed) []nemesis.Event {
+	type id struct {
+		at   time.Duration
+		f    string
+		node string
+	}
+	ran := map[id]int{}
+	for _, x := range done {
+		ran[id{x.At, x.F, x.Node}]++
+	}
+	out := []nemesis.Event{}
+	for _, e := range sched {
+		if k := (id{e.At, e.F, e.Node}); ran[k] > 0 {
+			ran[k]--
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // invalidCheckers lists the deciding checkers that found an anomaly, sorted.

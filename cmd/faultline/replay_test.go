@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/faultline/faultline/nemesis"
 )
 
 // runBinary runs the faultline binary and returns stdout, stderr and the exit code.
@@ -144,5 +147,22 @@ func TestRecheckFlagsAfterPath(t *testing.T) {
 				t.Errorf("output: want %q in\n%s%s", tc.want, out.String(), errOut.String())
 			}
 		})
+	}
+}
+
+// A replay follows the executed schedule: of an interrupted run, only the faults it got to;
+// heals the harness added at the end are not replayed as faults.
+func TestExecutedPart(t *testing.T) {
+	ev := func(at time.Duration, f, node string) nemesis.Event { return nemesis.Event{At: at, F: f, Node: node} }
+	sched := []nemesis.Event{ev(100*time.Millisecond, "kill", "n1"), ev(600*time.Millisecond, "restart", "n1"),
+		ev(time.Second, "start-partition", ""), ev(1500*time.Millisecond, "stop-partition", "")}
+	done := []nemesis.Executed{{Event: sched[0]}, {Event: sched[1]}, {Event: sched[2]},
+		{Event: ev(1200*time.Millisecond, "stop-partition", "")}} // interrupted at 1.2 s, then healed
+	got := executedPart(sched, done)
+	if len(got) != 3 || got[2].F != "start-partition" {
+		t.Errorf("got %v, want the first three scheduled events", got)
+	}
+	if got := executedPart(sched, []nemesis.Executed{{Event: sched[0]}, {Event: sched[1]}, {Event: sched[2]}, {Event: sched[3]}}); len(got) != 4 {
+		t.Errorf("a complete run: got %d events, want all 4", len(got))
 	}
 }
