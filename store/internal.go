@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,12 +31,30 @@ func (l *Leaderless) Internal(mux *http.ServeMux) {
 			return
 		}
 		if req.HintFor != "" {
+			// A hint must be for a replica of the key: deliverHints hands it to that node as a
+			// direct write, which a non-replica would refuse, and the hint would never leave.
+			if !l.ring.IsReplica(req.Key, l.n, req.HintFor) {
+				writeError(w, http.StatusBadRequest, "", fmt.Sprintf("hint_for %q does not replicate key %q", req.HintFor, req.Key))
+				return
+			}
 			if err := l.db.storeHint(req.Key, req.HintFor, req.Record); err != nil {
-				writeError(w, http.StatusInternalServerError, "", err.Error())
+				status := http.StatusInternalServerError
+				var ke kindError
+				if errors.As(err, &ke) {
+					status = http.StatusConflict
+				}
+				writeError(w, status, "", err.Error())
 				return
 			}
 			l.stats.Inc("hint_stored")
 			writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+			return
+		}
+		// Without a sloppy quorum only replicas get direct writes (replicas, hint delivery, read
+		// repair and abd write-back all target the preference list). With one, read repair also
+		// writes to the fallbacks a sloppy read asked, which do not replicate the key: allowed.
+		if !l.cfg.SloppyQuorum && !l.ring.IsReplica(req.Key, l.n, l.cfg.ID) {
+			writeError(w, http.StatusBadRequest, "", fmt.Sprintf("this node (%s) does not replicate key %q", l.cfg.ID, req.Key))
 			return
 		}
 		if _, err := l.applyLocal(req.Key, req.Record); err != nil {
@@ -57,9 +74,18 @@ func (l *Leaderless) Internal(mux *http.ServeMux) {
 			return
 		}
 		vv, err := ParseContext(req.Context)
-		if err != nil || req.W < 1 || req.W > l.n || !l.ring.IsReplica(req.Key, l.n, l.cfg.ID) {
-			writeError(w, http.StatusBadRequest, "", fmt.Sprintf("bad forwarded write of %q (w=%d, context %q, replica=%v)",
-				req.Key, req.W, req.Context, l.ring.IsReplica(req.Key, l.n, l.cfg.ID)))
+		switch {
+		case err != nil:
+			writeError(w, http.StatusBadRequest, "", "forwarded write: "+err.Error())
+			return
+		case req.W < 1 || req.W > l.n:
+			writeError(w, http.StatusBadRequest, "", fmt.Sprintf("forwarded write: w %d out of range 1..%d", req.W, l.n))
+			return
+		case l.cfg.Consistency != VClock:
+			writeError(w, http.StatusBadRequest, "", "forwarded write: this node's registers are "+l.cfg.Consistency+", not vclock")
+			return
+		case !l.ring.IsReplica(req.Key, l.n, l.cfg.ID):
+			writeError(w, http.StatusBadRequest, "", fmt.Sprintf("forwarded write: this node (%s) does not replicate key %q", l.cfg.ID, req.Key))
 			return
 		}
 		err = l.writeVClock(r.Context(), req.Key, WriteOp{Kind: KindRegister, Value: req.Value, Causal: vv}, req.W)
@@ -121,19 +147,230 @@ func (l *Leaderless) Internal(mux *http.ServeMux) {
 	})
 }
 
-// decodeInternal decodes an internal request body (no size limit beyond 256 MiB: anti-entropy
-// batches can be large) and checks the sender header.
-func decodeInternal(w http.ResponseWriter, r *http.Request, v any) bool {
+// decodeInternal decodes an internal request body as strictly as a client one (size limit, known
+// fields only, one JSON value), checks the sender header and validates the body (keys, records,
+// node ids) against the rules routes put in the request's context. On bad input it has answered
+// 400 (413 for an oversize body) and returns false; nothing was changed.
+func decodeInternal(w http.ResponseWriter, r *http.Request, v internalBody) bool {
 	if r.Header.Get(HeaderFrom) == "" {
 		writeError(w, http.StatusBadRequest, "", "missing "+HeaderFrom+" header")
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 256<<20)
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "", "bad JSON body: "+err.Error())
+	ir := rulesFrom(r.Context())
+	if status, err := decodeStrict(w, r, v, v.limit(ir)); err != nil {
+		writeError(w, status, "", err.Error())
+		return false
+	}
+	if err := v.check(ir); err != nil {
+		writeError(w, http.StatusBadRequest, "", err.Error())
 		return false
 	}
 	return true
+}
+
+// ---- internal input validation ----
+
+// Internal body limits. Record-carrying bodies (a write, an anti-entropy or multi-leader batch)
+// stay large: a set or a list of vclock siblings grows past any client body limit, and JSON
+// re-encoding a client value can make it up to 6 times longer ("<" becomes "\u003c").
+const internalSmallBody = 64 << 10 // a key (<= 1024 bytes, <= 6 KiB encoded) or tree indexes
+
+// maxRecordBody is the floor of the limit on record-carrying internal bodies (a variable so that
+// tests can lower it).
+var maxRecordBody int64 = 256 << 20
+
+// internalRules is what a node accepts from its peers.
+type internalRules struct {
+	self       string
+	peers      map[string]string // the cluster's nodes; nil: any non-empty id
+	clientBody int64             // Config.MaxBodyBytes
+	// multileader entries are single writes: a register carries exactly one sibling.
+	multileader bool
+	// stamped: counters and sets are replaced whole by last-writer-wins and carry exactly
+	// one sibling, the stamp (multi-leader --conflict lww); otherwise they carry none.
+	stamped bool
+}
+
+func rulesFor(cfg Config) *internalRules {
+	ml := cfg.Mode == "multileader"
+	return &internalRules{self: cfg.ID, peers: cfg.Peers, clientBody: cfg.MaxBodyBytes,
+		multileader: ml, stamped: ml && cfg.Conflict == ConflictLWW}
+}
+
+type rulesKey struct{}
+
+// withInternalRules puts the node's internalRules in every internal request's context, where
+// decodeInternal (shared by the replication modes) finds them.
+func (n *Node) withInternalRules(next http.Handler) http.Handler {
+	ir := rulesFor(n.cfg)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), rulesKey{}, ir)))
+	})
+}
+
+func rulesFrom(ctx context.Context) *internalRules {
+	if ir, ok := ctx.Value(rulesKey{}).(*internalRules); ok {
+		return ir
+	}
+	return &internalRules{}
+}
+
+func (ir *internalRules) isNode(id string) bool {
+	if ir.peers == nil {
+		return id != ""
+	}
+	_, ok := ir.peers[id]
+	return ok
+}
+
+// recordLimit is the body limit of record-carrying requests.
+func (ir *internalRules) recordLimit() int64 { return max(maxRecordBody, 16*ir.clientBody) }
+
+// internalBody is an internal request body: its size limit and its validation.
+type internalBody interface {
+	limit(ir *internalRules) int64
+	check(ir *internalRules) error
+}
+
+func (*readReq) limit(*internalRules) int64 { return internalSmallBody }
+func (q *readReq) check(*internalRules) error {
+	return checkKey(q.Key)
+}
+
+func (*writeReq) limit(ir *internalRules) int64 { return ir.recordLimit() }
+func (q *writeReq) check(ir *internalRules) error {
+	if err := checkKey(q.Key); err != nil {
+		return err
+	}
+	if err := checkRecord(q.Record, ir); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	switch {
+	case q.HintFor == "":
+	case !ir.isNode(q.HintFor):
+		return fmt.Errorf("hint_for %q is not a cluster node", q.HintFor)
+	case q.HintFor == ir.self:
+		return fmt.Errorf("hint_for %q is this node (a hint is for another replica)", q.HintFor)
+	}
+	return nil
+}
+
+func (*coordinateReq) limit(ir *internalRules) int64 { return 8*ir.clientBody + internalSmallBody }
+func (q *coordinateReq) check(*internalRules) error {
+	return checkKey(q.Key) // w, context and ownership are checked by the handler
+}
+
+func (*treeReq) limit(*internalRules) int64 { return internalSmallBody }
+func (q *treeReq) check(*internalRules) error {
+	for _, i := range q.Inner {
+		if i < 0 || i >= MerkleLeaves/MerkleFan {
+			return fmt.Errorf("inner node %d out of range 0..%d", i, MerkleLeaves/MerkleFan-1)
+		}
+	}
+	return nil
+}
+
+func (*syncReq) limit(ir *internalRules) int64 { return ir.recordLimit() }
+func (q *syncReq) check(ir *internalRules) error {
+	for _, x := range q.Leaves {
+		if x < 0 || x >= MerkleLeaves {
+			return fmt.Errorf("leaf %d out of range 0..%d", x, MerkleLeaves-1)
+		}
+	}
+	for key, rec := range q.Records {
+		if err := checkKey(key); err != nil {
+			return fmt.Errorf("records: %w", err)
+		}
+		if err := checkRecord(rec, ir); err != nil {
+			return fmt.Errorf("records[%q]: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func (*mlApplyReq) limit(ir *internalRules) int64 { return ir.recordLimit() }
+func (q *mlApplyReq) check(ir *internalRules) error {
+	for i, e := range q.Entries {
+		if err := checkEntry(e, ir); err != nil {
+			return fmt.Errorf("entries[%d] (origin %q, seq %d): %w", i, e.Origin, e.Seq, err)
+		}
+	}
+	return nil
+}
+
+func checkEntry(e mlEntry, ir *internalRules) error {
+	if !ir.isNode(e.Origin) {
+		return fmt.Errorf("origin %q is not a cluster node", e.Origin)
+	}
+	if e.Seq == 0 {
+		return errors.New("seq is 0 (sequence numbers start at 1)")
+	}
+	if err := checkKey(e.Key); err != nil {
+		return err
+	}
+	for node := range e.Deps {
+		if !ir.isNode(node) {
+			return fmt.Errorf("deps name %q, not a cluster node", node)
+		}
+	}
+	if err := checkRecord(e.Rec, ir); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	return nil
+}
+
+// checkRecord validates a record a peer sent: a known kind, only the fields of that kind,
+// counter entries of cluster nodes and >= 0, siblings made by cluster nodes. It accepts
+// everything a node itself makes and Merge can produce from that.
+func checkRecord(rec Record, ir *internalRules) error {
+	switch rec.Kind {
+	case "":
+		return errors.New("kind is missing (want register, counter or set)")
+	case KindRegister, KindCounter, KindSet:
+	default:
+		return fmt.Errorf("kind %q is not register, counter or set", rec.Kind)
+	}
+	if rec.Kind != KindCounter && (len(rec.P) > 0 || len(rec.N) > 0) {
+		return fmt.Errorf("a %s has counter entries (p, m)", rec.Kind)
+	}
+	if rec.Kind != KindSet && len(rec.Elems) > 0 {
+		return fmt.Errorf("a %s has set elements (e)", rec.Kind)
+	}
+	for _, side := range []struct {
+		name    string
+		entries map[string]int64
+	}{{"p", rec.P}, {"m", rec.N}} {
+		for node, x := range side.entries {
+			if !ir.isNode(node) {
+				return fmt.Errorf("counter entry %s[%q]: not a cluster node", side.name, node)
+			}
+			if x < 0 {
+				return fmt.Errorf("counter entry %s[%q] is %d, negative", side.name, node, x)
+			}
+		}
+	}
+	switch {
+	case rec.Kind == KindRegister && ir.multileader && len(rec.Sibs) != 1:
+		return fmt.Errorf("a replicated register write has %d siblings, not 1", len(rec.Sibs))
+	case rec.Kind != KindRegister && ir.stamped && len(rec.Sibs) != 1:
+		return fmt.Errorf("a %s under last-writer-wins has %d stamps (r), not 1", rec.Kind, len(rec.Sibs))
+	case rec.Kind != KindRegister && !ir.stamped && len(rec.Sibs) > 0:
+		return fmt.Errorf("a %s has register siblings (r)", rec.Kind)
+	}
+	for i, s := range rec.Sibs {
+		if !ir.isNode(s.Node) {
+			return fmt.Errorf("sibling %d: node %q is not a cluster node", i, s.Node)
+		}
+		if s.Seq == 0 {
+			return fmt.Errorf("sibling %d: seq is 0 (sequence numbers start at 1)", i)
+		}
+		for node := range s.Ctx {
+			if node == "" {
+				return fmt.Errorf("sibling %d: context has an empty node id", i)
+			}
+		}
+	}
+	return nil
 }
 
 // recordsIn lists this node's records in the given Merkle leaves that peer also replicates.
@@ -296,8 +533,17 @@ func (l *Leaderless) syncWith(ctx context.Context, peer string) error {
 	if err := call("/internal/ae/sync", syncReq{Leaves: leaves, Records: recs}, &resp); err != nil {
 		return err
 	}
+	ir := rulesFor(l.cfg)
 	for key, rec := range resp.Records {
 		if !l.ring.IsReplica(key, l.n, l.cfg.ID) {
+			continue
+		}
+		if err := checkKey(key); err != nil {
+			l.log.Warn().Err(err).Str("peer", peer).Msg("anti-entropy: skipping a bad key")
+			continue
+		}
+		if err := checkRecord(rec, ir); err != nil {
+			l.log.Warn().Err(err).Str("peer", peer).Str("key", key).Msg("anti-entropy: skipping a bad record")
 			continue
 		}
 		l.stats.Inc("ae_keys_received")

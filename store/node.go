@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,7 +223,8 @@ func (n *Node) routes() http.Handler {
 
 	internal := http.NewServeMux()
 	n.repl.Internal(internal)
-	mux.Handle("/internal/", n.filterInbound(internal))
+	internal.HandleFunc("/", fallback(internal))
+	mux.Handle("/internal/", n.filterInbound(n.withInternalRules(internal)))
 
 	mux.HandleFunc("GET /admin/clock", n.admin(n.getClock))
 	mux.HandleFunc("PUT /admin/clock", n.admin(n.putClock))
@@ -233,10 +235,34 @@ func (n *Node) routes() http.Handler {
 	mux.HandleFunc("GET /admin/dump", n.admin(n.dump))
 	mux.HandleFunc("POST /admin/replicas", n.admin(n.replicas))
 	mux.HandleFunc("GET /admin/stats", n.admin(n.statsHandler))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s (see docs/API.md)", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/", fallback(mux))
 	return mux
+}
+
+// fallback answers what no other pattern of mux matches: 405 with an Allow header when the path
+// exists under other methods, else 404. (With a catch-all "/" pattern ServeMux never answers
+// 405 itself: "/" matches every method.)
+func fallback(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if m == r.Method {
+				continue
+			}
+			probe := r.WithContext(r.Context()) // a shallow copy
+			probe.Method = m
+			if _, pat := mux.Handler(probe); pat != "" && pat != "/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			writeError(w, http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s (see docs/API.md)", r.Method, r.URL.Path))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("method %s not allowed on %s (allowed: %s)",
+			r.Method, r.URL.Path, strings.Join(allow, ", ")))
+	}
 }
 
 // ---- helpers ----
@@ -274,22 +300,33 @@ func checkKey(key string) error {
 	return nil
 }
 
-// quorumParam reads ?w= or ?r=: absent = node default, else 1..N.
+// quorumParam reads ?w= or ?r=: absent = node default, else 1..N, given once.
 func (n *Node) quorumParam(r *http.Request, name string, def int) (int, error) {
-	for k := range r.URL.Query() {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return 0, fmt.Errorf("bad query string: %v", err)
+	}
+	for k := range query {
 		if k != "w" && k != "r" {
 			return 0, fmt.Errorf("unknown query parameter %q (want w or r)", k)
 		}
 	}
-	s := r.URL.Query().Get(name)
-	if s == "" {
+	vals, ok := query[name]
+	if !ok {
 		return def, nil
+	}
+	N := n.cfg.EffectiveN()
+	if len(vals) > 1 {
+		return 0, fmt.Errorf("%s given %d times (%s=%s): give it once", name, len(vals), name, strings.Join(vals, "&"+name+"="))
+	}
+	s := vals[0]
+	if s == "" {
+		return 0, fmt.Errorf("%s is empty: give %s=1..%d, or leave it out for the default %d", name, name, N, def)
 	}
 	q, err := strconv.Atoi(s)
 	if err != nil {
 		return 0, fmt.Errorf("%s %q is not an integer", name, s)
 	}
-	N := n.cfg.EffectiveN()
 	if q < 1 || q > N {
 		return 0, fmt.Errorf("%s %d out of range 1..%d", name, q, N)
 	}
@@ -298,7 +335,13 @@ func (n *Node) quorumParam(r *http.Request, name string, def int) (int, error) {
 
 // decodeBody decodes a client JSON body strictly: size limit, known fields, one value.
 func (n *Node) decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, n.cfg.MaxBodyBytes)
+	return decodeStrict(w, r, v, n.cfg.MaxBodyBytes)
+}
+
+// decodeStrict decodes a JSON body with a size limit (413 past it), known fields only and
+// exactly one value (400 otherwise); it returns the status of the error.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any, limit int64) (int, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
