@@ -37,7 +37,7 @@ const (
 	mlIdle    = 250 * time.Millisecond // an empty queue is re-checked this often (besides wake-ups)
 	mlBackoff = 20 * time.Millisecond  // first retry delay; doubles up to mlMaxBack
 	mlMaxBack = time.Second
-	mlLags    = 4096 // delivery lags kept per peer for percentiles
+	mlLags    = 4096 // delivery lags kept per peer, and end-to-end lags per origin, for percentiles
 	mlRecent  = 32   // recent conflicts kept for /admin/stats
 )
 
@@ -62,6 +62,9 @@ type Multileader struct {
 
 	ackMu sync.Mutex
 	ackCh chan struct{} // closed (and replaced) whenever a peer acknowledges a batch
+
+	e2eMu sync.Mutex
+	e2e   map[string]*mlE2E // origin -> end-to-end lags of its writes applied here
 }
 
 var _ Replicator = (*Multileader)(nil)
@@ -76,9 +79,41 @@ type mlPeer struct {
 	lastLag   atomic.Int64  // ns, of the last entry delivered
 	acked     atomic.Uint64 // outbox place of the last entry acknowledged since start
 
-	lagMu   sync.Mutex
-	lags    []time.Duration
-	lagNext int
+	lagMu sync.Mutex
+	lags  lagWindow
+}
+
+// mlE2E are the end-to-end lags of one origin's writes on this node: from the origin applying
+// a write to this node applying it, over every hop of the topology. Guarded by e2eMu.
+type mlE2E struct {
+	lags    lagWindow
+	last    time.Duration
+	samples int64 // lags recorded since the node started
+}
+
+// lagWindow keeps the last mlLags durations (a ring) for percentiles.
+type lagWindow struct {
+	buf  []time.Duration
+	next int
+}
+
+func (w *lagWindow) add(d time.Duration) {
+	if len(w.buf) < mlLags {
+		w.buf = append(w.buf, d)
+		return
+	}
+	w.buf[w.next] = d
+	w.next = (w.next + 1) % mlLags
+}
+
+// percentiles returns the window's p50 and p99 (0, 0 when empty).
+func (w *lagWindow) percentiles() (p50, p99 time.Duration) {
+	if len(w.buf) == 0 {
+		return 0, 0
+	}
+	s := slices.Clone(w.buf)
+	slices.Sort(s)
+	return s[len(s)*50/100], s[min(len(s)-1, len(s)*99/100)]
 }
 
 // MLConflict is one conflict a multi-leader node saw: a write that arrived concurrent with what
@@ -112,6 +147,12 @@ func newMultileader(cfg Config, db *storage, tr *transport, clock *Clock, stats 
 	l := &Multileader{
 		cfg: cfg, cons: cfg.RegisterConsistency(), db: db, tr: tr, clock: clock, stats: stats,
 		log: log, now: now, ids: cfg.NodeIDs(), peers: map[string]*mlPeer{}, ackCh: make(chan struct{}),
+		e2e: map[string]*mlE2E{},
+	}
+	for _, id := range l.ids {
+		if id != cfg.ID {
+			l.e2e[id] = &mlE2E{}
+		}
 	}
 	out := MLOutPeers(cfg.Topology, l.ids, cfg.ID)
 	err := db.update(func(tx *bolt.Tx) error { return createMLBuckets(tx, out) })
@@ -311,8 +352,8 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 				return err
 			}
 		}
-		e := mlEntry{Origin: l.cfg.ID, Seq: seq, Key: key, Rec: rec, Deps: deps}
 		now := l.now().UnixNano()
+		e := mlEntry{Origin: l.cfg.ID, Seq: seq, Key: key, Rec: rec, Deps: deps, At: now}
 		for _, p := range targets {
 			id, err := enqueue(tx, p, e, now)
 			if err != nil {
@@ -413,10 +454,11 @@ func (l *Multileader) Read(ctx context.Context, key, kind string, r int) (Record
 func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error) {
 	var resp mlApplyResp
 	var confs []MLConflict
+	var lags []mlLag
 	fwd := map[string]int{}
 	kindConflicts := 0
 	err := l.db.update(func(tx *bolt.Tx) error {
-		resp, confs, kindConflicts = mlApplyResp{}, nil, 0
+		resp, confs, lags, kindConflicts = mlApplyResp{}, nil, lags[:0], 0
 		clear(fwd)
 		applied := tx.Bucket(bucketMLApplied)
 		data := tx.Bucket(bucketData)
@@ -432,6 +474,11 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 				return err
 			}
 			resp.Applied++
+			if e.At != 0 {
+				// End to end: the origin's apply to this one, both at the start of the applying
+				// transaction (the origin's commit and every hop are in; this node's commit is not).
+				lags = append(lags, mlLag{e.Origin, time.Duration(max(0, now-e.At))})
+			}
 			for _, p := range MLTargets(l.cfg.Topology, l.ids, l.cfg.ID, e.Origin) {
 				if p == from {
 					continue
@@ -481,6 +528,7 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 	if err != nil {
 		return resp, err
 	}
+	l.noteE2E(lags)
 	l.stats.Add("ml_applied", int64(resp.Applied))
 	l.stats.Add("ml_duplicate", int64(resp.Duplicates))
 	l.stats.Add("ml_kind_conflict", int64(kindConflicts))
@@ -495,6 +543,31 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 		l.wake([]string{p})
 	}
 	return resp, nil
+}
+
+// mlLag is one end-to-end lag sample of a write from origin.
+type mlLag struct {
+	origin string
+	lag    time.Duration
+}
+
+// noteE2E records a batch's end-to-end lags, under one lock.
+func (l *Multileader) noteE2E(lags []mlLag) {
+	if len(lags) == 0 {
+		return
+	}
+	l.e2eMu.Lock()
+	defer l.e2eMu.Unlock()
+	for _, s := range lags {
+		o := l.e2e[s.origin]
+		if o == nil { // an origin outside the configured ids: still report it
+			o = &mlE2E{}
+			l.e2e[s.origin] = o
+		}
+		o.lags.add(s.lag)
+		o.last = s.lag
+		o.samples++
+	}
 }
 
 // conflict decides whether e was concurrent with what this node held for its key (the node had
@@ -684,12 +757,7 @@ func (l *Multileader) deliver(ctx context.Context, p *mlPeer) {
 		p.lagMu.Lock()
 		for _, q := range batch {
 			lag := time.Duration(now - q.out.Enq)
-			if len(p.lags) < mlLags {
-				p.lags = append(p.lags, lag)
-			} else {
-				p.lags[p.lagNext] = lag
-				p.lagNext = (p.lagNext + 1) % mlLags
-			}
+			p.lags.add(lag)
 			p.lastLag.Store(int64(lag))
 		}
 		p.lagMu.Unlock()
@@ -707,9 +775,20 @@ type MLPeerStats struct {
 	SendFailures int64   `json:"send_failures"` // delivery attempts that failed (then retried)
 }
 
+// MLE2EStats are the end-to-end lags of one origin's writes on this node in /admin/stats
+// ("ml_e2e", by origin): from the origin applying a write to this node applying it, through
+// every hop of the topology (the origin's and this node's real clocks are compared).
+type MLE2EStats struct {
+	LastMS  float64 `json:"last_ms"` // of the last write from the origin applied here
+	P50MS   float64 `json:"p50_ms"`  // over the last 4096 writes from the origin applied here
+	P99MS   float64 `json:"p99_ms"`  // over the last 4096 writes from the origin applied here
+	Samples int64   `json:"samples"` // writes from the origin applied here with a lag, since start
+}
+
 func mlMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// extraStats are the mode's structured stats: per-peer queues and lags, recent conflicts.
+// extraStats are the mode's structured stats: per-peer queues and one-hop lags, per-origin
+// end-to-end lags, recent conflicts.
 func (l *Multileader) extraStats() map[string]any {
 	peers := map[string]MLPeerStats{}
 	var total int64
@@ -722,16 +801,21 @@ func (l *Multileader) extraStats() map[string]any {
 			s.OldestAgeMS = mlMS(time.Duration(now - old))
 		}
 		p.lagMu.Lock()
-		lags := append([]time.Duration{}, p.lags...)
+		w := lagWindow{buf: slices.Clone(p.lags.buf)}
 		p.lagMu.Unlock()
-		if len(lags) > 0 {
-			slices.Sort(lags)
-			s.LagP50MS = mlMS(lags[len(lags)*50/100])
-			s.LagP99MS = mlMS(lags[min(len(lags)-1, len(lags)*99/100)])
-		}
+		p50, p99 := w.percentiles()
+		s.LagP50MS, s.LagP99MS = mlMS(p50), mlMS(p99)
 		total += s.Queue
 		worst = max(worst, s.LagP99MS)
 		peers[id] = s
+	}
+	e2e := map[string]MLE2EStats{}
+	var worstE2E float64
+	for origin, w := range l.e2eWindows() {
+		p50, p99 := w.lags.percentiles()
+		s := MLE2EStats{LastMS: mlMS(w.last), P50MS: mlMS(p50), P99MS: mlMS(p99), Samples: w.samples}
+		worstE2E = max(worstE2E, s.P99MS)
+		e2e[origin] = s
 	}
 	l.confMu.Lock()
 	recent := append([]MLConflict{}, l.recent...)
@@ -739,6 +823,18 @@ func (l *Multileader) extraStats() map[string]any {
 	return map[string]any{
 		"conflict": l.cfg.Conflict, "topology": l.cfg.Topology,
 		"ml_peers": peers, "ml_queue_total": total, "ml_lag_p99_ms": worst,
+		"ml_e2e": e2e, "ml_e2e_lag_p99_ms": worstE2E,
 		"ml_recent_conflicts": recent,
 	}
+}
+
+// e2eWindows copies the end-to-end lags per origin (the sorting happens outside the lock).
+func (l *Multileader) e2eWindows() map[string]mlE2E {
+	l.e2eMu.Lock()
+	defer l.e2eMu.Unlock()
+	out := make(map[string]mlE2E, len(l.e2e))
+	for o, w := range l.e2e {
+		out[o] = mlE2E{lags: lagWindow{buf: slices.Clone(w.lags.buf)}, last: w.last, samples: w.samples}
+	}
+	return out
 }

@@ -27,6 +27,10 @@ type mlEntry struct {
 	Key    string `json:"k"`
 	Rec    Record `json:"r"`
 	Deps   VV     `json:"d,omitempty"` // the key's applied writes at the origin before this one
+	// At is when the origin applied the write: unix ns of the origin's real clock (Config.Now,
+	// not its skewable clock), for end-to-end lags. 0 (absent, as in entries queued by older
+	// versions) means unknown: no lag is recorded for the entry.
+	At int64 `json:"t,omitempty"`
 }
 
 // outEntry is an mlEntry queued for one peer, with the (real) time it was queued.

@@ -267,7 +267,8 @@ func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime
 }
 
 // multileaderLine summarizes the nodes' multi-leader stats saved in a run folder: the worst
-// peer's p99 replication lag, the conflicts seen by resolution, and what stayed queued.
+// p99 replication lag end to end (origin to each leader, over every hop) and per hop, the
+// conflicts seen by resolution, and what stayed queued.
 func multileaderLine(dir string) string {
 	b, err := os.ReadFile(filepath.Join(dir, report.StatsFile))
 	if err != nil {
@@ -278,7 +279,7 @@ func multileaderLine(dir string) string {
 		return ""
 	}
 	num := func(m map[string]any, k string) float64 { f, _ := m[k].(float64); return f }
-	var lag, conf, local, incoming, merged, sibs, queued float64
+	var lag, e2e, conf, local, incoming, merged, sibs, queued float64
 	seen := false
 	for id, m := range stats {
 		if id == "harness" || m["mode"] != "multileader" {
@@ -286,6 +287,7 @@ func multileaderLine(dir string) string {
 		}
 		seen = true
 		lag = max(lag, num(m, "ml_lag_p99_ms"))
+		e2e = max(e2e, num(m, "ml_e2e_lag_p99_ms"))
 		conf += num(m, "ml_conflict")
 		local += num(m, "ml_conflict_lww_local_won")
 		incoming += num(m, "ml_conflict_lww_incoming_won")
@@ -296,7 +298,8 @@ func multileaderLine(dir string) string {
 	if !seen {
 		return ""
 	}
-	return fmt.Sprintf("multi-leader: replication lag p99 %.1f ms (worst peer); conflicts seen %.0f "+
+	return fmt.Sprintf("multi-leader: replication lag p99 %.1f ms end to end (origin to leader, worst origin; "+
+		"one hop: %.1f ms, worst peer); conflicts seen %.0f "+
 		"(lww: %.0f kept the local write, %.0f the incoming one, the other lost; crdt merged %.0f; siblings kept %.0f); "+
-		"undelivered at the end %.0f", lag, conf, local, incoming, merged, sibs, queued)
+		"undelivered at the end %.0f", e2e, lag, conf, local, incoming, merged, sibs, queued)
 }
