@@ -11,6 +11,41 @@ import (
 	"testing"
 )
 
+// sweep runs `faultline compare` on the local runtime over 3 nodes under partitions (4 s cells,
+// seed 3) with the given consistency and W, R lists plus extra flags, and returns its terminal
+// output, its results and table folders, and compare.csv's rows as column -> value.
+func sweep(t *testing.T, consistency, ws, rs string, extra ...string) (stdout, results, out string, rows []map[string]string) {
+	t.Helper()
+	results, out = t.TempDir(), t.TempDir()
+	args := append([]string{"--log-level", "warn", "compare", "--runtime", "local", "--nodes", "3",
+		"--consistency", consistency, "--w", ws, "--r", rs, "--nemesis", "partition",
+		"--time", "4s", "--nemesis-interval", "1s", "--rate", "100", "--keys", "2", "--concurrency", "6",
+		"--seed", "3", "--results", results, "--out", out}, extra...)
+	cmd := exec.Command(binary, args...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("compare: %v\nstderr:\n%s", err, se.String())
+	}
+	f, err := os.Open(filepath.Join(out, "compare.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("compare.csv: %v (%d lines)", err, len(recs))
+	}
+	for _, rec := range recs[1:] {
+		row := map[string]string{}
+		for i, h := range recs[0] {
+			row[h] = rec[i]
+		}
+		rows = append(rows, row)
+	}
+	return so.String(), results, out, rows
+}
+
 // TestCompareQuorumTheory sweeps W,R over 1..3 at N=3 with abd under partitions on the local
 // runtime: every strict quorum (W+R>N) must be linearizable, and the partial quorums whose
 // reads a partitioned minority can serve alone (R=1: W=1 R=1, W=2 R=1) must not be.
@@ -26,51 +61,29 @@ func TestCompareQuorumTheory(t *testing.T) {
 	if binary == "" {
 		t.Skip("builds and runs the binary")
 	}
-	results, out := t.TempDir(), t.TempDir()
-	cmd := exec.Command(binary, "--log-level", "warn", "compare", "--runtime", "local", "--nodes", "3",
-		"--consistency", "abd", "--w", "1,2,3", "--r", "1,2,3", "--nemesis", "partition",
-		"--time", "4s", "--nemesis-interval", "1s", "--rate", "100", "--keys", "2", "--concurrency", "6",
-		"--seed", "3", "--results", results, "--out", out)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("compare: %v\nstderr:\n%s", err, stderr.String())
-	}
-	t.Logf("table:\n%s", stdout.String())
+	stdout, results, out, rows := sweep(t, "abd", "1,2,3", "1,2,3")
+	t.Logf("table:\n%s", stdout)
 
-	rows := 0
-	for _, line := range strings.Split(stdout.String(), "\n") {
+	lines := 0
+	for _, line := range strings.Split(stdout, "\n") {
 		if strings.HasPrefix(line, "abd W=") {
-			rows++
+			lines++
 		}
 	}
-	if rows != 9 {
-		t.Errorf("terminal table: got %d rows, want 9", rows)
+	if lines != 9 {
+		t.Errorf("terminal table: got %d rows, want 9", lines)
 	}
 
-	f, err := os.Open(filepath.Join(out, "compare.csv"))
-	if err != nil {
-		t.Fatal(err)
+	if len(rows) != 9 {
+		t.Fatalf("compare.csv: got %d rows, want 9", len(rows))
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("compare.csv: %v", err)
-	}
-	if len(recs) != 10 {
-		t.Fatalf("compare.csv: got %d lines, want a header and 9 rows", len(recs))
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	for _, rec := range recs[1:] {
-		w, _ := strconv.Atoi(rec[col["w"]])
-		r, _ := strconv.Atoi(rec[col["r"]])
-		runs, lin := rec[col["runs"]], rec[col["linearizable"]]
-		name := "abd W=" + rec[col["w"]] + " R=" + rec[col["r"]]
+	for _, rec := range rows {
+		w, _ := strconv.Atoi(rec["w"])
+		r, _ := strconv.Atoi(rec["r"])
+		runs, lin := rec["runs"], rec["linearizable"]
+		name := "abd W=" + rec["w"] + " R=" + rec["r"]
 		if runs != "1" {
-			t.Errorf("%s: got %s runs with a verdict (errors %s), want 1", name, runs, rec[col["errors"]])
+			t.Errorf("%s: got %s runs with a verdict (errors %s), want 1", name, runs, rec["errors"])
 			continue
 		}
 		switch {
@@ -87,7 +100,7 @@ func TestCompareQuorumTheory(t *testing.T) {
 		if wantPBS == "" {
 			wantPBS = "0.0000"
 		}
-		if got := rec[col["pbs"]]; got != wantPBS {
+		if got := rec["pbs"]; got != wantPBS {
 			t.Errorf("%s: PBS got %s, want %s", name, got, wantPBS)
 		}
 	}
@@ -159,36 +172,17 @@ func TestComparePartialQuorumsWithoutQueryPhase(t *testing.T) {
 	if binary == "" {
 		t.Skip("builds and runs the binary")
 	}
-	results, out := t.TempDir(), t.TempDir()
-	cmd := exec.Command(binary, "--log-level", "warn", "compare", "--runtime", "local", "--nodes", "3",
-		"--consistency", "lww", "--w", "1,2", "--r", "1,2", "--nemesis", "partition",
-		"--time", "4s", "--nemesis-interval", "1s", "--rate", "100", "--keys", "2", "--concurrency", "6",
-		"--seed", "3", "--parallel", "2", "--results", results, "--out", out, "--json")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("compare: %v\nstderr:\n%s", err, stderr.String())
+	_, results, _, rows := sweep(t, "lww", "1,2", "1,2", "--parallel", "2")
+	if len(rows) != 4 {
+		t.Fatalf("compare.csv: got %d rows, want 4", len(rows))
 	}
-	f, err := os.Open(filepath.Join(out, "compare.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) != 5 {
-		t.Fatalf("compare.csv: got %d lines (%v), want a header and 4 rows", len(recs), err)
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	for _, rec := range recs[1:] {
-		w, _ := strconv.Atoi(rec[col["w"]])
-		r, _ := strconv.Atoi(rec[col["r"]])
+	for _, rec := range rows {
+		w, _ := strconv.Atoi(rec["w"])
+		r, _ := strconv.Atoi(rec["r"])
 		if w+r > 3 {
 			continue // lww at W+R>N is not linearizable in general either; not asserted
 		}
-		if lin := rec[col["linearizable"]]; lin != "0" {
+		if lin := rec["linearizable"]; lin != "0" {
 			t.Errorf("lww W=%d R=%d under partitions: got %s/1 runs linearizable, want 0/1 (see %s)", w, r, lin, results)
 		}
 	}
