@@ -109,14 +109,15 @@ func main() {
 	valueSize := flag.Int("value-size", 100, "value bytes")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	only := flag.String("only", "", "run one store phase only: write or read (the echo phase always runs)")
+	linger := flag.Duration("linger", store.DefaultConfig().CommitLinger, "group commit linger under load (store Config.CommitLinger)")
 	flag.Parse()
-	if err := run(*d, *clients, *fsync, *cons, *keys, *valueSize, *only, *cpuprofile); err != nil {
+	if err := run(*d, *clients, *fsync, *cons, *keys, *valueSize, *only, *cpuprofile, *linger); err != nil {
 		fmt.Fprintln(os.Stderr, "storebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(d time.Duration, clients int, fsync, cons string, keys, valueSize int, only, cpuprofile string) error {
+func run(d time.Duration, clients int, fsync, cons string, keys, valueSize int, only, cpuprofile string, linger time.Duration) error {
 	value := fmt.Sprintf("%0*d", valueSize, 7)
 	hc := client.NewHTTPClient()
 
@@ -167,6 +168,7 @@ func run(d time.Duration, clients int, fsync, cons string, keys, valueSize int, 
 		cfg := store.DefaultConfig()
 		cfg.ID, cfg.Peers, cfg.DataDir = id, peers, filepath.Join(dir, id)
 		cfg.Fsync, cfg.Consistency = fsync, cons
+		cfg.CommitLinger = linger
 		cfg.AdminToken = "bench"
 		n, err := store.New(cfg, zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
 		if err != nil {
