@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/rs/zerolog"
@@ -167,7 +170,7 @@ func reach(t *testing.T, rt *docker.Runtime, from, addr string) bool {
 
 func TestCluster(t *testing.T) {
 	rt := newRuntime(t, nil)
-	_, nodes := startCluster(t, rt, "n1", "n2", "n3")
+	spec, nodes := startCluster(t, rt, "n1", "n2", "n3")
 	ctx := context.Background()
 	addr := map[string]string{}
 	for _, n := range nodes {
@@ -389,6 +392,67 @@ func TestCluster(t *testing.T) {
 		}
 		if err := rt.Partition(ctx, map[string][]string{"n1": {"n9"}}); err == nil {
 			t.Errorf("Partition with n9: got nil, want an error")
+		}
+	})
+
+	// Least privilege: nothing is privileged; a node has no capability at all and runs as a
+	// non-root user; its namespace holder has NET_ADMIN alone (for the root exec that installs
+	// the nftables rules).
+	t.Run("least privilege", func(t *testing.T) {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cli.Close()
+		ctrs, err := cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", docker.LabelRun+"="+spec.RunID))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roles := map[string]int{}
+		for _, c := range ctrs {
+			insp, err := cli.ContainerInspect(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			role := c.Labels[docker.LabelRole]
+			roles[role]++
+			hc := insp.HostConfig
+			if hc.Privileged {
+				t.Errorf("%s: privileged", c.Names)
+			}
+			if !slices.Contains(hc.CapDrop, "ALL") {
+				t.Errorf("%s: CapDrop %v, want ALL", c.Names, hc.CapDrop)
+			}
+			want := []string(nil)
+			if role == "netns" {
+				want = []string{"NET_ADMIN"}
+			}
+			var got []string // engines differ: NET_ADMIN or CAP_NET_ADMIN
+			for _, c := range hc.CapAdd {
+				got = append(got, strings.TrimPrefix(c, "CAP_"))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s (%s): CapAdd %v, want %v", c.Names, role, hc.CapAdd, want)
+			}
+			if role != "node" {
+				continue
+			}
+			top, err := cli.ContainerTop(ctx, c.ID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			uid := slices.Index(top.Titles, "UID")
+			if uid < 0 || len(top.Processes) == 0 {
+				t.Fatalf("%s: top %v %v: want a UID column and the node process", c.Names, top.Titles, top.Processes)
+			}
+			for _, p := range top.Processes {
+				if p[uid] == "root" || p[uid] == "0" {
+					t.Errorf("%s: process %v runs as root", c.Names, p)
+				}
+			}
+		}
+		if roles["node"] != 3 || roles["netns"] != 3 {
+			t.Errorf("containers by role %v, want 3 nodes and 3 namespace holders", roles)
 		}
 	})
 

@@ -202,44 +202,57 @@ func newDocker(t *testing.T) harness.Runtime {
 	return rt
 }
 
-// TestInterrupt cancels a run midway (Ctrl-C): the folder is complete, the history checked, and
-// no node process is left.
+// TestInterrupt cancels a run midway (Ctrl-C), on each runtime: the folder is complete, the
+// history checked, and nothing of the run is left (no node process; no container, network or
+// volume of the run).
 func TestInterrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cluster")
 	}
-	cfg := shortConfig(t)
-	cfg.Time = time.Minute
-	cfg.Nemesis = []string{"partition", "pause"}
-	rt := newLocal(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		time.Sleep(3 * time.Second)
-		cancel()
-	}()
-	out, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
-	if err != harness.ErrInterrupted {
-		t.Fatalf("got error %v, want ErrInterrupted", err)
-	}
-	if !out.Interrupted || out.Results == nil {
-		t.Fatalf("got interrupted=%v results=%v, want a checked interrupted run", out.Interrupted, out.Results)
-	}
-	for _, f := range []string{report.ConfigFile, report.HistoryFile, report.ScheduleFile, report.NemesisFile,
-		report.ResultsFile, report.StatsFile, filepath.Join(report.NodesDir, "n1.log")} {
-		if st, err := os.Stat(filepath.Join(out.Dir, f)); err != nil || st.Size() == 0 {
-			t.Errorf("run folder: %s missing or empty (%v)", f, err)
-		}
-	}
-	if out.Ops == 0 {
-		t.Errorf("got 0 ops recorded before the interrupt, want some")
-	}
-	for id, pid := range rt.PIDs() {
-		t.Errorf("node %s (pid %d) still running after the run", id, pid)
-	}
-	// The processes are really gone, not just forgotten.
-	for _, pid := range rt.AllPIDs() {
-		if err := syscall.Kill(pid, 0); err == nil {
-			t.Errorf("pid %d still exists", pid)
-		}
+	for _, tc := range []struct {
+		name string
+		rt   func(*testing.T) harness.Runtime
+	}{{"local", func(t *testing.T) harness.Runtime { return newLocal(t) }}, {"docker", newDocker}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := shortConfig(t)
+			cfg.Time = time.Minute
+			cfg.Nemesis = []string{"partition", "pause"}
+			rt := tc.rt(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				time.Sleep(3 * time.Second)
+				cancel()
+			}()
+			out, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+			if err != harness.ErrInterrupted {
+				t.Fatalf("got error %v, want ErrInterrupted", err)
+			}
+			if !out.Interrupted || out.Results == nil {
+				t.Fatalf("got interrupted=%v results=%v, want a checked interrupted run", out.Interrupted, out.Results)
+			}
+			for _, f := range []string{report.ConfigFile, report.HistoryFile, report.ScheduleFile, report.NemesisFile,
+				report.ResultsFile, report.StatsFile, filepath.Join(report.NodesDir, "n1.log")} {
+				if st, err := os.Stat(filepath.Join(out.Dir, f)); err != nil || st.Size() == 0 {
+					t.Errorf("run folder: %s missing or empty (%v)", f, err)
+				}
+			}
+			if out.Ops == 0 {
+				t.Errorf("got 0 ops recorded before the interrupt, want some")
+			}
+			lr, isLocal := rt.(*local.Runtime)
+			if !isLocal {
+				dockertest.RequireNothingLeft(t, out.RunID)
+				return
+			}
+			for id, pid := range lr.PIDs() {
+				t.Errorf("node %s (pid %d) still running after the run", id, pid)
+			}
+			// The processes are really gone, not just forgotten.
+			for _, pid := range lr.AllPIDs() {
+				if err := syscall.Kill(pid, 0); err == nil {
+					t.Errorf("pid %d still exists", pid)
+				}
+			}
+		})
 	}
 }
