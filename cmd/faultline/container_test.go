@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,5 +74,41 @@ func TestPruneDryRunOfUnknownRun(t *testing.T) {
 	code, out = dockerCLI(t, "prune", "--dry-run", "--run", "no-such-run-anywhere", "--json")
 	if code != exitValid || !strings.Contains(out, `"containers":[]`) {
 		t.Errorf("got exit %d and %q, want exit 0 and empty JSON lists", code, out)
+	}
+}
+
+// TestRunDefaultsToDocker: with no --runtime, `faultline run` runs a containerized cluster
+// where an engine answers (the README's first command), and leaves nothing of its run behind.
+func TestRunDefaultsToDocker(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	dockertest.Require(t)
+	results := t.TempDir()
+	cmd := exec.Command(binary, "--log-level", "warn", "run", "--nodes", "3", "--time", "3s", "--nemesis-interval", "1s",
+		"--rate", "50", "--seed", "5", "--results", results, "--json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == exitCannotRun {
+			t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
+		}
+	}
+	var doc struct {
+		Runtime string `json:"runtime"`
+		RunID   string `json:"run_id"`
+		OK      int64  `json:"ok"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, stdout.String())
+	}
+	if doc.Runtime != "docker" || doc.OK == 0 {
+		t.Errorf("got runtime %q with %d ok ops, want docker and some ops\nstderr:\n%s", doc.Runtime, doc.OK, stderr.String())
+	}
+	if doc.RunID == "" {
+		t.Errorf("the summary names no run_id")
+	} else {
+		dockertest.RequireNothingLeft(t, doc.RunID)
 	}
 }
