@@ -27,12 +27,16 @@ func newFaults(seed int64) *Faults {
 	return &Faults{drop: map[string]bool{}, links: map[string]client.LinkFault{}, rng: rand.New(rand.NewSource(seed))}
 }
 
-// Set replaces the whole filter. Unknown peer ids are rejected so a typo cannot silently heal.
-func (f *Faults) Set(w client.FaultsWire, peers map[string]string) error {
+// Set replaces the whole filter. Unknown peer ids are rejected so a typo cannot silently heal,
+// and so is self, the node the filter belongs to (it has no link to itself).
+func (f *Faults) Set(w client.FaultsWire, peers map[string]string, self string) error {
 	drop := map[string]bool{}
 	for _, p := range w.Drop {
 		if _, ok := peers[p]; !ok {
 			return fmt.Errorf("drop: unknown peer %q", p)
+		}
+		if p == self {
+			return fmt.Errorf("drop: %q is this node (a node is never partitioned from itself)", p)
 		}
 		drop[p] = true
 	}
@@ -46,6 +50,9 @@ func (f *Faults) Set(w client.FaultsWire, peers map[string]string) error {
 		}
 		if l.DelayMS < 0 || l.DelayMS > 600000 {
 			return fmt.Errorf("links[%s].delay_ms %v out of range 0..600000", p, l.DelayMS)
+		}
+		if p == self {
+			return fmt.Errorf("links: %q is this node (a link needs another node)", p)
 		}
 		links[p] = client.LinkFault{Delay: time.Duration(l.DelayMS * float64(time.Millisecond)), Loss: l.Loss}
 	}

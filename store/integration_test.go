@@ -383,6 +383,14 @@ func TestVClockSiblings(t *testing.T) {
 	if got := values(t, c.client("n1"), "k", 2); !slices.Equal(got, []string{"merged"}) {
 		t.Errorf("write with the context: got %v, want [merged]", got)
 	}
+	// A context naming a node outside the cluster is no context a read returned: refused, and
+	// nothing changes.
+	if err := c.client("n1").Put(ctx, "k", "x", 2, "n9:1"); err == nil || !strings.Contains(err.Error(), "not a cluster node") {
+		t.Errorf("put with context n9:1: got %v, want a refusal naming n9", err)
+	}
+	if got := values(t, c.client("n2"), "k", 2); !slices.Equal(got, []string{"merged"}) {
+		t.Errorf("after the refused put: got %v, want [merged]", got)
+	}
 }
 
 func TestClockSkewLosesLWWWrites(t *testing.T) {

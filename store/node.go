@@ -462,6 +462,12 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 					n.bad(w, http.StatusBadRequest, err.Error())
 					return
 				}
+				for node := range vv {
+					if _, ok := n.cfg.Peers[node]; !ok {
+						n.bad(w, http.StatusBadRequest, fmt.Sprintf("causal context %q names %q, not a cluster node (pass back the context a read returned)", req.Context, node))
+						return
+					}
+				}
 				op.Causal = vv
 			}
 		case KindCounter:
@@ -593,7 +599,7 @@ func (n *Node) putFaults(w http.ResponseWriter, r *http.Request) {
 		n.bad(w, status, err.Error())
 		return
 	}
-	if err := n.faults.Set(req, n.cfg.Peers); err != nil {
+	if err := n.faults.Set(req, n.cfg.Peers, n.cfg.ID); err != nil {
 		n.bad(w, http.StatusBadRequest, err.Error())
 		return
 	}
