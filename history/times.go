@@ -34,10 +34,11 @@ func timesFromOrder(ops []Op, timed func(i int) bool) string {
 
 // timeOrderWarning returns a warning when times go down in record order (an op stamped
 // before an op recorded ahead of it), or "". The checkers order operations by their times, not
-// by the record order. Small steps back are normal: a concurrent recorder (faultline's, for
-// one) stamps an op before it takes the lock that writes it, so two ops stamped a few
-// microseconds apart can be written in either order. Large ones suggest edited or
-// concatenated histories. Within one process times cannot go down; Pair rejects that.
+// by the record order. Small steps back are normal from a concurrent recorder that stamps an op
+// before it takes the lock that writes it (two ops stamped microseconds apart can be written in
+// either order; faultline's recorder stamps under its lock, so its histories do not warn).
+// Large ones suggest edited or concatenated histories. Within one process times cannot go
+// down; Pair rejects that.
 func timeOrderWarning(ops []Op) string {
 	n, worstAt := 0, -1
 	var worst int64
