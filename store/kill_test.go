@@ -83,10 +83,11 @@ func startChild(t *testing.T, spec childSpec) *exec.Cmd {
 	return cmd
 }
 
-func TestAckedWritesSurviveKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts child processes")
-	}
+// startChildren starts n1..n3 as child processes on fresh loopback ports and data dirs, and
+// kills whatever still runs of them when the test ends. procs is the test's to change (kill and
+// restart nodes through it).
+func startChildren(t *testing.T) (map[string]string, map[string]childSpec, map[string]*exec.Cmd) {
+	t.Helper()
 	dir := t.TempDir()
 	peers := map[string]string{}
 	for i := 1; i <= 3; i++ {
@@ -111,6 +112,14 @@ func TestAckedWritesSurviveKill9(t *testing.T) {
 	for id, s := range specs {
 		procs[id] = startChild(t, s)
 	}
+	return peers, specs, procs
+}
+
+func TestAckedWritesSurviveKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	peers, specs, procs := startChildren(t)
 	ids := []string{"n1", "n2", "n3"}
 
 	// Concurrent writers; the killer strikes while they run.
@@ -185,34 +194,11 @@ func TestHintSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	dir := t.TempDir()
-	peers := map[string]string{}
-	for i := 1; i <= 3; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		peers[fmt.Sprintf("n%d", i)] = ln.Addr().String()
-		ln.Close()
-	}
-	specs := map[string]childSpec{}
-	procs := map[string]*exec.Cmd{}
-	for id := range peers {
-		specs[id] = childSpec{ID: id, Peers: peers, DataDir: filepath.Join(dir, id)}
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
-		}
-	})
+	peers, specs, procs := startChildren(t)
 	kill := func(id string) {
 		procs[id].Process.Signal(syscall.SIGKILL)
 		procs[id].Wait()
 		delete(procs, id)
-	}
-	for id, s := range specs {
-		procs[id] = startChild(t, s)
 	}
 	kill("n3")
 	ctx := context.Background()
