@@ -262,10 +262,42 @@ func (l *Leaderless) replicateOpts(ctx context.Context, key string, rec Record, 
 	defer deadline.Stop()
 	var t Tally
 	t.Targets = len(pref)
+	t.Pending = len(pref) // until each target's direct attempt reports
 	t.Deferred = deferred
 	counted := map[string]bool{}
 	var conflicts int
 	var conflict error
+	take := func(a attempt, open bool) {
+		if !open {
+			t.Finished = true
+			return
+		}
+		if !a.hinted {
+			t.Pending-- // each target sends exactly one direct result
+		}
+		switch {
+		case a.ok && a.countable && !counted[a.node]:
+			counted[a.node] = true
+			t.Acks++
+			if a.hinted {
+				t.HintAcked++
+				l.stats.Inc("hint_sloppy_ack")
+			}
+		case a.ok && a.hinted:
+			t.Hinted = true
+		case !a.ok && a.refused:
+			t.Refused++
+			if a.conflict != nil {
+				conflicts++
+				conflict = a.conflict
+			}
+		case !a.ok:
+			t.Unknown++
+		}
+		if a.hinted {
+			t.Hinted = true
+		}
+	}
 	for {
 		if o, done := t.Decide(w); done {
 			if o != OutcomeOK && t.Acks == 0 && conflicts == t.Targets {
@@ -276,34 +308,19 @@ func (l *Leaderless) replicateOpts(ctx context.Context, key string, rec Record, 
 		}
 		select {
 		case a, open := <-results:
-			if !open {
-				t.Finished = true
-				continue
-			}
-			switch {
-			case a.ok && a.countable && !counted[a.node]:
-				counted[a.node] = true
-				t.Acks++
-				if a.hinted {
-					t.HintAcked++
-					l.stats.Inc("hint_sloppy_ack")
-				}
-			case a.ok && a.hinted:
-				t.Hinted = true
-			case !a.ok && a.refused:
-				t.Refused++
-				if a.conflict != nil {
-					conflicts++
-					conflict = a.conflict
-				}
-			case !a.ok:
-				t.Unknown++
-			}
-			if a.hinted {
-				t.Hinted = true
-			}
+			take(a, open)
 		case <-deadline.C:
 			t.TimedOut = true
+			// Count what already arrived (select picks at random among ready cases); what has
+			// not arrived stays pending, which is never "failed".
+			for drained := false; !drained && !t.Finished; {
+				select {
+				case a, open := <-results:
+					take(a, open)
+				default:
+					drained = true
+				}
+			}
 		}
 	}
 }
@@ -320,8 +337,8 @@ func (l *Leaderless) outcome(o Outcome, key string, t Tally, w int) error {
 	}
 	l.stats.Inc("outcome_indeterminate")
 	return &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate,
-		Msg: fmt.Sprintf("write %q indeterminate: %d of w=%d acks within %s (%d refused, %d no answer, hinted=%v); it may have been applied",
-			key, t.Acks, w, l.cfg.RequestTimeout, t.Refused, t.Unknown, t.Hinted)}
+		Msg: fmt.Sprintf("write %q indeterminate: %d of w=%d acks within %s (%d refused, %d no answer, %d still pending, hinted=%v); it may have been applied",
+			key, t.Acks, w, l.cfg.RequestTimeout, t.Refused, t.Unknown, t.Pending, t.Hinted)}
 }
 
 // writeReplica delivers rec to one preference-list replica, or (hinted handoff) to a fallback
