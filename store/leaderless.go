@@ -443,7 +443,13 @@ func (l *Leaderless) Write(ctx context.Context, key string, op WriteOp, w int) e
 		}
 		rec = Record{Kind: KindRegister, Sibs: []Sibling{sib}}
 	case KindCounter:
+		if err := l.checkCounterDelta(key, op.Delta); err != nil {
+			return err
+		}
 		p, n, err := l.db.addOwn(key, op.Delta)
+		if errors.Is(err, ErrCounterOverflow) {
+			return &OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("counter %q: %v; nothing changed", key, err)}
+		}
 		if err != nil {
 			return &OpError{Status: http.StatusInternalServerError, Outcome: client.OutcomeFailed, Msg: err.Error()}
 		}
@@ -457,6 +463,24 @@ func (l *Leaderless) Write(ctx context.Context, key string, op WriteOp, w int) e
 		return &OpError{Status: http.StatusBadRequest, Msg: "unknown kind " + op.Kind}
 	}
 	return l.replicate(ctx, key, rec, w, deferred)
+}
+
+// checkCounterDelta refuses (400) an increment that would take the counter's value, as this node
+// sees it (its replica merged with the hints it holds), out of int64 range. It cannot see
+// increments through other nodes that have not reached it yet: a read of a counter whose value
+// ends up out of range is an error (Record.CounterValue), never a wrapped number.
+func (l *Leaderless) checkCounterDelta(key string, delta int64) error {
+	cur, err := l.readLocal(key)
+	if err != nil {
+		return &OpError{Status: http.StatusInternalServerError, Outcome: client.OutcomeFailed, Msg: fmt.Sprintf("counter %q: %v", key, err)}
+	}
+	if cur.Kind != KindCounter {
+		return nil // absent, or another kind (replication answers the conflict)
+	}
+	if _, err := cur.counterAfter(delta); err != nil {
+		return &OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("counter %q: %v; nothing changed", key, err)}
+	}
+	return nil
 }
 
 // writeVClock coordinates a vclock write on a replica. The replica gives the new sibling the

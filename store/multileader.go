@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -283,10 +284,8 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 					return fmt.Errorf("store: corrupt counter contribution: %w", err)
 				}
 			}
-			if op.Delta >= 0 {
-				contrib[0] += op.Delta
-			} else {
-				contrib[1] -= op.Delta
+			if err := addContribution(&contrib, op.Delta); err != nil {
+				return err
 			}
 		}
 		meta := tx.Bucket(bucketMLMeta)
@@ -296,7 +295,14 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		switch {
 		case whole && op.Kind == KindCounter:
 			rec = Record{Kind: KindCounter, Sibs: []Sibling{stamp}}
-			switch v := cur.CounterValue() + op.Delta; {
+			v, err := cur.counterAfter(op.Delta)
+			if err == nil && v == math.MinInt64 {
+				err = fmt.Errorf("%w: the value would be %d, and one entry holds at most %d", ErrCounterOverflow, v, int64(math.MaxInt64))
+			}
+			if err != nil {
+				return err
+			}
+			switch {
 			case v > 0:
 				rec.P = map[string]int64{l.cfg.ID: v}
 			case v < 0:
@@ -329,6 +335,12 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		merged, err := l.merge(cur, rec)
 		if err != nil {
 			return err
+		}
+		if op.Kind == KindCounter {
+			// Reads are local: the value this leader answers must stay in int64 range.
+			if _, err := merged.CounterValue(); err != nil {
+				return fmt.Errorf("delta %d: %w", op.Delta, err)
+			}
 		}
 		enc, err := json.Marshal(merged)
 		if err != nil {
@@ -372,6 +384,10 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		return nil
 	})
 	if err != nil {
+		if errors.Is(err, ErrCounterOverflow) {
+			l.stats.Inc("outcome_failed")
+			return &OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("counter %q: %v; nothing changed", key, err)}
+		}
 		var ke kindError
 		if errors.As(err, &ke) {
 			l.stats.Inc("ml_kind_conflict")
@@ -636,7 +652,7 @@ func sameDot(a, b Sibling) bool { return a.Node == b.Node && a.Seq == b.Seq }
 func describe(r Record) []string {
 	switch r.Kind {
 	case KindCounter:
-		return []string{fmt.Sprint(r.CounterValue())}
+		return []string{r.counterTotal().String()}
 	case KindSet:
 		return []string{"[" + strings.Join(r.Elems, " ") + "]"}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -420,7 +421,13 @@ func (n *Node) handleRead(kind string) http.HandlerFunc {
 			}
 			writeJSON(w, http.StatusOK, resp)
 		case KindCounter:
-			writeJSON(w, http.StatusOK, client.CounterResponse{Key: key, Value: rec.CounterValue()})
+			v, err := rec.CounterValue()
+			if err != nil {
+				// Never a wrapped number. The read changed nothing.
+				writeError(w, http.StatusInternalServerError, client.OutcomeFailed, fmt.Sprintf("counter %q: %v", key, err))
+				return
+			}
+			writeJSON(w, http.StatusOK, client.CounterResponse{Key: key, Value: v})
 		case KindSet:
 			el := rec.Elems
 			if el == nil {
@@ -478,6 +485,10 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 			}
 			if req.Delta == 0 {
 				n.bad(w, http.StatusBadRequest, "delta is 0 (or missing)")
+				return
+			}
+			if req.Delta == math.MinInt64 {
+				n.bad(w, http.StatusBadRequest, fmt.Sprintf("delta %d: overflow, its negation is not an int64 (the smallest delta is %d)", req.Delta, -math.MaxInt64))
 				return
 			}
 			op.Delta = req.Delta
@@ -615,7 +626,12 @@ func (n *Node) dump(w http.ResponseWriter, r *http.Request) {
 		case KindRegister:
 			e.Values = rec.Values()
 		case KindCounter:
-			e.Counter = rec.CounterValue()
+			if v, err := rec.CounterValue(); err == nil {
+				e.Counter = v
+			} else {
+				// Out of int64 range: the exact value, as a decimal string.
+				e.Values = []string{rec.counterTotal().String()}
+			}
 		case KindSet:
 			e.Elements = rec.Elems
 		}

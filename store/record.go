@@ -2,8 +2,11 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,16 +297,66 @@ func (r Record) Context() VV {
 	return v
 }
 
-// CounterValue is sum(P) - sum(N).
-func (r Record) CounterValue() int64 {
-	var x int64
+// ErrCounterOverflow: a counter increment would take a node's entry, or the counter's value,
+// out of int64 range; or a counter's value is out of int64 range and cannot be read as a number.
+var ErrCounterOverflow = errors.New("counter overflow")
+
+// addContribution adds delta to a node's own contribution to a counter, {increments,
+// decrements}. It refuses (ErrCounterOverflow, c unchanged) a delta of MinInt64, whose negation
+// is not an int64, and a delta that would take either entry past MaxInt64: a node never makes
+// an entry its replicas would refuse (entries are >= 0).
+func addContribution(c *[2]int64, delta int64) error {
+	switch {
+	case delta == math.MinInt64:
+		return fmt.Errorf("%w: delta %d has no int64 negation (the smallest delta is %d)", ErrCounterOverflow, delta, -math.MaxInt64)
+	case delta >= 0 && c[0] > math.MaxInt64-delta:
+		return fmt.Errorf("%w: this node's increments of the key would sum to more than %d (they are %d, the delta is %d)",
+			ErrCounterOverflow, int64(math.MaxInt64), c[0], delta)
+	case delta < 0 && c[1] > math.MaxInt64+delta:
+		return fmt.Errorf("%w: this node's decrements of the key would sum to more than %d (they are %d, the delta is %d)",
+			ErrCounterOverflow, int64(math.MaxInt64), c[1], delta)
+	case delta >= 0:
+		c[0] += delta
+	default:
+		c[1] -= delta
+	}
+	return nil
+}
+
+// counterTotal is sum(P) - sum(N), exactly.
+func (r Record) counterTotal() *big.Int {
+	var x big.Int
+	var e big.Int
 	for _, p := range r.P {
-		x += p
+		x.Add(&x, e.SetInt64(p))
 	}
 	for _, n := range r.N {
-		x -= n
+		x.Sub(&x, e.SetInt64(n))
 	}
-	return x
+	return &x
+}
+
+// CounterValue is sum(P) - sum(N). Entries of different nodes can sum past int64 (increments
+// through several nodes, each accepted by a coordinator that had not seen the others): then it
+// returns an error wrapping ErrCounterOverflow that names the exact value, never a wrapped one.
+func (r Record) CounterValue() (int64, error) {
+	x := r.counterTotal()
+	if !x.IsInt64() {
+		return 0, fmt.Errorf("%w: the counter's value %s (increments minus decrements) is out of int64 range", ErrCounterOverflow, x)
+	}
+	return x.Int64(), nil
+}
+
+// counterAfter checks that adding delta to the counter r leaves its value in int64 range (as far
+// as r knows) and returns the new value.
+func (r Record) counterAfter(delta int64) (int64, error) {
+	x := r.counterTotal()
+	x.Add(x, big.NewInt(delta))
+	if !x.IsInt64() {
+		return 0, fmt.Errorf("%w: delta %d would take the counter's value from %s to %s, out of int64 range",
+			ErrCounterOverflow, delta, r.counterTotal(), x)
+	}
+	return x.Int64(), nil
 }
 
 // Digest is a hash of the canonical encoding: equal records have equal digests.

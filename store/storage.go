@@ -362,10 +362,8 @@ func (s *storage) addOwn(key string, delta int64) (p, n int64, err error) {
 				return fmt.Errorf("store: corrupt counter contribution: %w", err)
 			}
 		}
-		if delta >= 0 {
-			cur[0] += delta
-		} else {
-			cur[1] -= delta
+		if err := addContribution(&cur, delta); err != nil {
+			return err
 		}
 		p, n = cur[0], cur[1]
 		enc, _ := json.Marshal(cur)
