@@ -438,42 +438,6 @@ func (l *Leaderless) probe(ctx context.Context) {
 	wg.Wait()
 }
 
-// deliverHints offers every stored hint to its target; delivered hints are deleted.
-func (l *Leaderless) deliverHints(ctx context.Context) {
-	hints, err := l.db.hints()
-	if err != nil {
-		l.log.Warn().Err(err).Msg("reading hints")
-		return
-	}
-	l.stats.counter("hint_pending").Store(int64(len(hints)))
-	down := map[string]bool{}
-	for _, h := range hints {
-		if ctx.Err() != nil {
-			return
-		}
-		if down[h.Target] {
-			continue
-		}
-		var err error
-		if h.Target == l.cfg.ID {
-			_, err = l.applyLocal(h.Key, h.Rec)
-		} else {
-			cctx, cancel := context.WithTimeout(ctx, l.cfg.RequestTimeout)
-			err = l.call(cctx, h.Target, "/internal/write", writeReq{Key: h.Key, Record: h.Rec}, nil)
-			cancel()
-		}
-		if err != nil {
-			down[h.Target] = true
-			continue
-		}
-		if err := l.db.deleteHint(h); err != nil {
-			l.log.Warn().Err(err).Msg("deleting a delivered hint")
-			continue
-		}
-		l.stats.Inc("hint_delivered")
-	}
-}
-
 // antiEntropyRound compares Merkle trees with the next peer and exchanges the divergent leaves.
 func (l *Leaderless) antiEntropyRound(ctx context.Context) {
 	peers := make([]string, 0, len(l.trees))

@@ -84,6 +84,7 @@ func newLeaderless(cfg Config, db *storage, tr *transport, clock *Clock, stats *
 			l.trees[p] = &Merkle{}
 		}
 	}
+	stats.counter("hint_refused") // listed from the start, like the others (statNames)
 	err := db.forEachDigest(func(key string, d uint64) { l.updateTrees(key, 0, d) })
 	if err != nil {
 		return nil, fmt.Errorf("store: building Merkle trees: %w", err)

@@ -236,6 +236,7 @@ func (n *Node) routes() http.Handler {
 	mux.HandleFunc("GET /admin/dump", n.admin(n.dump))
 	mux.HandleFunc("POST /admin/replicas", n.admin(n.replicas))
 	mux.HandleFunc("GET /admin/stats", n.admin(n.statsHandler))
+	mux.HandleFunc("GET /admin/hints/dead", n.admin(n.deadHints))
 	mux.HandleFunc("/", fallback(mux))
 	return mux
 }
@@ -643,6 +644,19 @@ func (n *Node) dump(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// deadHints lists the hints this node set aside because their target refused them as invalid.
+func (n *Node) deadHints(w http.ResponseWriter, r *http.Request) {
+	dead, err := n.db.deadHints()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	if dead == nil {
+		dead = []deadHint{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"node": n.cfg.ID, "dead_hints": dead})
 }
 
 func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
