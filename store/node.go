@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -335,9 +336,87 @@ func (n *Node) quorumParam(r *http.Request, name string, def int) (int, error) {
 	return q, nil
 }
 
-// decodeBody decodes a client JSON body strictly: size limit, known fields, one value.
+// decodeBody decodes a client JSON body strictly: size limit, known fields, one value, and
+// every string valid UTF-8 (see checkJSONText).
 func (n *Node) decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, error) {
-	return decodeStrict(w, r, v, n.cfg.MaxBodyBytes)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", mbe.Limit)
+		}
+		return http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if status, err := decodeStrict(w, r, v, n.cfg.MaxBodyBytes); err != nil {
+		return status, err
+	}
+	if err := checkJSONText(body); err != nil {
+		return http.StatusBadRequest, err
+	}
+	return 0, nil
+}
+
+// checkJSONText refuses a JSON text (already decoded without error) that is not valid UTF-8 or
+// whose strings hold a lone UTF-16 surrogate escape ("\ud800"). encoding/json turns both into
+// U+FFFD without a word, and a store that stores values as sent must refuse them instead.
+func checkJSONText(b []byte) error {
+	if !utf8.Valid(b) {
+		i := 0
+		for i < len(b) {
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return fmt.Errorf("body is not valid UTF-8 (byte 0x%02x at offset %d): values, elements and contexts are stored as sent, so they must be UTF-8", b[i], i)
+	}
+	inString := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString:
+			if i+1 < len(b) && b[i+1] == 'u' {
+				r := hex4(b, i+2)
+				if r >= 0xd800 && r <= 0xdbff && i+11 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+					if lo := hex4(b, i+8); lo >= 0xdc00 && lo <= 0xdfff {
+						i += 11 // a surrogate pair: one valid character
+						continue
+					}
+				}
+				if r >= 0xd800 && r <= 0xdfff {
+					return fmt.Errorf("body holds a lone UTF-16 surrogate \\u%04x at offset %d (not valid UTF-8 once decoded): values, elements and contexts are stored as sent, so they must be UTF-8", r, i)
+				}
+				i += 5
+				continue
+			}
+			i++ // the escaped character
+		}
+	}
+	return nil
+}
+
+// hex4 is the value of the 4 hex digits at b[i:] (-1 if they are not).
+func hex4(b []byte, i int) rune {
+	if i+4 > len(b) {
+		return -1
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return r
 }
 
 // decodeStrict decodes a JSON body with a size limit (413 past it), known fields only and
