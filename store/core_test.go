@@ -170,7 +170,7 @@ func TestMerge(t *testing.T) {
 	view := func(r Record) []string {
 		switch r.Kind {
 		case KindCounter:
-			return []string{fmt.Sprint(r.CounterValue())}
+			return []string{r.counterTotal().String()}
 		case KindSet:
 			return r.Elems
 		}
