@@ -137,3 +137,33 @@ func TestMultileaderCounterOverflowIsRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestAddContribution(t *testing.T) {
+	const max = math.MaxInt64
+	tests := []struct {
+		name     string
+		c        [2]int64
+		delta    int64
+		want     [2]int64
+		overflow bool
+		err      bool
+	}{
+		{"increment", [2]int64{1, 2}, 3, [2]int64{4, 2}, false, false},
+		{"decrement", [2]int64{1, 2}, -3, [2]int64{1, 5}, false, false},
+		{"increments up to max", [2]int64{max - 1, 0}, 1, [2]int64{max, 0}, false, false},
+		{"decrements up to max", [2]int64{0, 1}, -(max - 1), [2]int64{0, max}, false, false},
+		{"increments past max", [2]int64{max, 0}, 1, [2]int64{max, 0}, true, true},
+		{"decrements past max", [2]int64{0, 2}, -max, [2]int64{0, 2}, true, true},
+		{"MinInt64", [2]int64{0, 0}, math.MinInt64, [2]int64{0, 0}, true, true},
+		{"a wrapped entry is not made worse", [2]int64{0, math.MinInt64}, 1, [2]int64{0, math.MinInt64}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.c
+			err := addContribution(&c, tt.delta)
+			if (err != nil) != tt.err || errors.Is(err, ErrCounterOverflow) != tt.overflow || c != tt.want {
+				t.Errorf("addContribution(%v, %d): got %v, %v; want %v, err=%v overflow=%v", tt.c, tt.delta, c, err, tt.want, tt.err, tt.overflow)
+			}
+		})
+	}
+}

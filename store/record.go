@@ -307,6 +307,9 @@ var ErrCounterOverflow = errors.New("counter overflow")
 // an entry its replicas would refuse (entries are >= 0).
 func addContribution(c *[2]int64, delta int64) error {
 	switch {
+	case c[0] < 0 || c[1] < 0:
+		// Only a version that let an entry wrap wrote this; replicas refuse such entries.
+		return fmt.Errorf("store: this node's contribution to the counter is negative (increments %d, decrements %d); its replicas refuse it", c[0], c[1])
 	case delta == math.MinInt64:
 		return fmt.Errorf("%w: delta %d has no int64 negation (the smallest delta is %d)", ErrCounterOverflow, delta, -math.MaxInt64)
 	case delta >= 0 && c[0] > math.MaxInt64-delta:
