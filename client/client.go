@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrIndeterminate: the operation may have been applied (coordinator timeout, or our HTTP timeout
@@ -161,6 +162,9 @@ func (c *Client) Get(ctx context.Context, key string, r int) (Versioned, error) 
 // Put writes a register with write quorum w (0 = node default). causal is the Context of an
 // earlier Get ("" = none: under vclock the write becomes a sibling of whatever is there).
 func (c *Client) Put(ctx context.Context, key, value string, w int, causal string) error {
+	if err := checkUTF8("put "+key, "value", value); err != nil {
+		return err
+	}
 	return c.do(ctx, "put "+key, http.MethodPut, "/kv/"+url.PathEscape(key)+c.quorums(w, 0), PutRequest{Value: value, Context: causal}, nil, false)
 }
 
@@ -180,6 +184,9 @@ func (c *Client) Counter(ctx context.Context, key string, r int) (int64, error) 
 
 // SetAdd adds elem to the add-wins set at key.
 func (c *Client) SetAdd(ctx context.Context, key, elem string, w int) error {
+	if err := checkUTF8("add "+key, "element", elem); err != nil {
+		return err
+	}
 	return c.do(ctx, "add "+key, http.MethodPost, "/set/"+url.PathEscape(key)+c.quorums(w, 0), SetAddRequest{Element: elem}, nil, false)
 }
 
@@ -291,6 +298,24 @@ func (c *Client) Stats(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// checkUTF8 refuses a string that JSON cannot carry as sent: encoding/json would replace its
+// invalid bytes with U+FFFD, and the store would then hold something other than what was asked.
+// The request is never sent, so the outcome is failed.
+func checkUTF8(op, what, s string) error {
+	if utf8.ValidString(s) {
+		return nil
+	}
+	off := 0
+	for off < len(s) {
+		r, size := utf8.DecodeRuneInString(s[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	return &Error{Op: op, Message: fmt.Sprintf("%s is not valid UTF-8 (first bad byte at offset %d); not sent", what, off), Outcome: OutcomeFailed}
 }
 
 // do sends one request and decodes a 2xx JSON answer into out (if non-nil).

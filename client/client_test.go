@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -72,5 +74,30 @@ func TestTransportOutcomes(t *testing.T) {
 	err = New(srv.Listener.Addr().String(), WithTimeout(100*time.Millisecond)).Put(context.Background(), "k", "v", 0, "")
 	if !errors.Is(err, ErrIndeterminate) {
 		t.Errorf("timeout after send: got %v, want ErrIndeterminate", err)
+	}
+}
+
+// TestInvalidUTF8NotSent: JSON would turn invalid bytes into U+FFFD, so the store would hold
+// something other than what was asked. The client refuses such a value before sending anything.
+func TestInvalidUTF8NotSent(t *testing.T) {
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+	}))
+	defer srv.Close()
+	c := New(srv.Listener.Addr().String())
+	for name, err := range map[string]error{
+		"put":     c.Put(context.Background(), "k", "ok\xff\xfe", 0, ""),
+		"set add": c.SetAdd(context.Background(), "k", "\xff", 0),
+	} {
+		if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "not valid UTF-8") {
+			t.Errorf("%s: got %v, want a failed error naming invalid UTF-8", name, err)
+		}
+	}
+	if err := c.Put(context.Background(), "k", "snow \u2603 \ufffd", 0, ""); err != nil {
+		t.Errorf("valid UTF-8 (a literal U+FFFD included): %v", err)
+	}
+	if n := got.Load(); n != 1 {
+		t.Errorf("the server saw %d requests, want 1 (only the valid put)", n)
 	}
 }
