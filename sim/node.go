@@ -113,19 +113,20 @@ func (n *Node) resume() {
 	}
 }
 
-// run runs fn for incarnation inc now, holds it if the node is paused, and drops it if that
-// incarnation is gone; it reports whether fn ran or was held.
-func (n *Node) run(inc uint64, l Label, fn func()) bool {
+// run runs fn for incarnation inc now, holds it if the node is paused, and calls dropped (if
+// not nil) if that incarnation is gone, now or when a held fn comes back after Resume.
+func (n *Node) run(inc uint64, l Label, fn, dropped func()) {
 	switch {
 	case n.inc != inc || n.state == Down:
-		return false
+		if dropped != nil {
+			dropped()
+		}
 	case n.state == Paused:
 		l.Text += " held"
-		n.held = append(n.held, heldEvent{label: l, fn: func() { n.run(inc, l, fn) }})
-		return true
+		n.held = append(n.held, heldEvent{label: l, fn: func() { n.run(inc, l, fn, dropped) }})
+	default:
+		fn()
 	}
-	fn()
-	return true
 }
 
 // receive handles a message arriving for incarnation inc.
@@ -134,14 +135,13 @@ func (n *Node) receive(m *Message, inc uint64) {
 		n.w.net.stats.Held++
 	}
 	l := Label{Kind: "deliver", Node: m.To, Peer: m.From, ID: m.ID, Text: m.Kind}
-	ok := n.run(inc, l, func() {
+	n.run(inc, l, func() {
 		n.w.net.stats.Delivered++
 		n.prog.Receive(*m)
-	})
-	if !ok {
+	}, func() {
 		n.w.net.stats.Crashed++
 		n.w.net.drop(m, "receiver-crashed")
-	}
+	})
 }
 
 // Env is one incarnation's view of the world: its clock, network, timers, disk and randomness.
@@ -186,7 +186,7 @@ func (e *Env) After(d time.Duration, name string, fn func()) Timer {
 	}
 	n := e.n
 	l := Label{Kind: "timer", Node: n.id, ID: e.inc, Text: name}
-	return n.w.sched.After(n.clock.Virtual(d), l, func() { n.run(e.inc, l, fn) })
+	return n.w.sched.After(n.clock.Virtual(d), l, func() { n.run(e.inc, l, fn, nil) })
 }
 
 // Cancel stops a timer; false if it already fired or was cancelled.
@@ -223,7 +223,7 @@ func (e *Env) Persist(b *Batch, sync bool, done func(error)) {
 			err = n.disk.Sync()
 		}
 		if done != nil {
-			n.run(inc, l, func() { done(err) })
+			n.run(inc, l, func() { done(err) }, nil)
 		}
 	})
 }
