@@ -15,6 +15,7 @@ type Scheduler struct {
 	q     []*event
 	trace *Trace
 	fired uint64
+	free  []*event // fired events, reused (a Timer tells them apart by seq)
 }
 
 type event struct {
@@ -57,7 +58,14 @@ func (s *Scheduler) At(at time.Duration, l Label, fn func()) Timer {
 		at = s.now
 	}
 	s.seq++
-	e := &event{at: at, seq: s.seq, label: l, fn: fn}
+	var e *event
+	if k := len(s.free); k > 0 {
+		e = s.free[k-1]
+		s.free = s.free[:k-1]
+		*e = event{at: at, seq: s.seq, label: l, fn: fn}
+	} else {
+		e = &event{at: at, seq: s.seq, label: l, fn: fn}
+	}
 	s.push(e)
 	return Timer{e: e, seq: e.seq}
 }
@@ -96,7 +104,10 @@ func (s *Scheduler) Step() bool {
 	s.now = e.at
 	s.fired++
 	s.trace.add(e.at, e.seq, e.label)
-	e.fn()
+	fn := e.fn
+	e.fn, e.label = nil, Label{}
+	s.free = append(s.free, e)
+	fn()
 	return true
 }
 

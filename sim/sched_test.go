@@ -60,7 +60,7 @@ func TestSchedulerHeapRandomized(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		at := time.Duration(r.IntN(1000))
 		var tm Timer
-		tm = s.At(at, Label{}, func() { fired = append(fired, key{tm.e.at, tm.seq}) })
+		tm = s.At(at, Label{}, func() { fired = append(fired, key{at, tm.seq}) })
 		timers = append(timers, tm)
 	}
 	cancelled := 0
