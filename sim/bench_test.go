@@ -61,11 +61,14 @@ func BenchmarkEvents(b *testing.B) {
 			w := relayWorld(b, persist)
 			b.ReportAllocs()
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu := time.Now(), cpuTime()
 			if n := w.sched.RunSteps(b.N); n != b.N {
 				b.Fatalf("ran %d events, want %d", n, b.N)
 			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+			if c := cpuTime() - cpu; c > 0 {
+				b.ReportMetric(float64(c)/float64(b.N), "cpu-ns/event")
+			}
 			b.ReportMetric(float64(w.NetStats().Sent)/float64(b.N), "msgs/event")
 		})
 	}
@@ -75,8 +78,12 @@ func BenchmarkEvents(b *testing.B) {
 // about 5,000 events and 9,000 trace lines): seeds per second on one core.
 func BenchmarkScenario(b *testing.B) {
 	b.ReportAllocs()
+	cpu := cpuTime()
 	for i := 0; i < b.N; i++ {
 		faultyScenario(b, uint64(i), false)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "seeds/s")
+	if c := cpuTime() - cpu; c > 0 {
+		b.ReportMetric(float64(b.N)/c.Seconds(), "seeds/cpu-s")
+	}
 }
