@@ -85,6 +85,29 @@ func (d *Disk) Write(b *Batch) error {
 	return nil
 }
 
+// Put writes one key as a batch of its own.
+func (d *Disk) Put(bucket, key string, value []byte) error {
+	var b Batch
+	b.Put(bucket, key, value)
+	return d.Write(&b)
+}
+
+// Delete removes one key as a batch of its own.
+func (d *Disk) Delete(bucket, key string) error {
+	var b Batch
+	b.Delete(bucket, key)
+	return d.Write(&b)
+}
+
+// Commit writes b and, with sync, makes it durable before returning: an engine's commit under
+// fsync "always" (sync) or "never".
+func (d *Disk) Commit(b *Batch, sync bool) error {
+	if err := d.Write(b); err != nil || !sync {
+		return err
+	}
+	return d.Sync()
+}
+
 // Sync makes every written batch durable.
 func (d *Disk) Sync() error {
 	if d.down {

@@ -142,3 +142,33 @@ func TestDiskValuesAreCopied(t *testing.T) {
 		t.Errorf("got %q, want abc (callers' slices must not alias the disk)", again)
 	}
 }
+
+func TestDiskCommitPutDelete(t *testing.T) {
+	d := NewDisk(false, nil)
+	var b Batch
+	b.Put("data", "a", []byte("1"))
+	if err := d.Commit(&b, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Put("data", "b", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Delete("data", "a"); err != nil {
+		t.Fatal(err)
+	}
+	var c Batch
+	c.Put("data", "c", []byte("3"))
+	if err := d.Commit(&c, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.live.dump(), "data/b=2;data/c=3;"; got != want {
+		t.Errorf("before the crash: got %q, want %q", got, want)
+	}
+	if lost := d.Crash(); lost != 3 {
+		t.Errorf("lost %d batches, want 3 (put, delete and the unsynced commit)", lost)
+	}
+	d.Recover()
+	if got, want := d.live.dump(), "data/a=1;"; got != want {
+		t.Errorf("after the crash: got %q, want %q (the synced commit only)", got, want)
+	}
+}
