@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/sim"
 )
@@ -61,15 +62,23 @@ func (t Target) Heal(context.Context) error {
 	return nil
 }
 
-// Play schedules every event of s on w at start+At. onEvent (if not nil) is told of each
-// event as it runs, with the action's error. Delay and loss links are kept apart and merged
-// on every change, as the nemesis's executor does, so both can be active at once although
-// SetLinks replaces the whole set.
-func Play(w *sim.World, s nemesis.Schedule, start time.Duration, onEvent func(nemesis.Event, error)) {
+// Play schedules every event of s on w at start+At. Each is recorded in rec (if not nil) as
+// nemesis.Execute records it (process nemesis, type info, the event's f, node and detail, the
+// action's error), and onEvent (if not nil) is told of it with the error. Delay and loss links
+// are kept apart and merged on every change, as the nemesis's executor does, so both can be
+// active at once although SetLinks replaces the whole set.
+func Play(w *sim.World, s nemesis.Schedule, start time.Duration, rec nemesis.Recorder, onEvent func(nemesis.Event, error)) {
 	p := &player{t: Target{W: w}}
 	for _, e := range s.Events {
 		w.At(start+e.At, "nemesis "+e.F, func() {
 			err := p.apply(e)
+			if rec != nil {
+				op := history.Op{Process: history.NemesisProcess, Type: history.Info, F: e.F, Node: e.Node, Detail: e.Detail}
+				if err != nil {
+					op.Error = err.Error()
+				}
+				rec.Record(op)
+			}
 			if onEvent != nil {
 				onEvent(e, err)
 			}

@@ -1,8 +1,10 @@
 package faults
 
 import (
+	"bytes"
 	"context"
-	"sync"
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/sim"
+	"github.com/faultline/faultline/sim/record"
 )
 
 // chatter sends a message to a random peer every 10 ms, so faults have traffic to act on.
@@ -30,18 +33,6 @@ func (c *chatter) tick() {
 	})
 }
 
-type recorder struct {
-	mu  sync.Mutex
-	ops []history.Op
-}
-
-func (r *recorder) Record(op history.Op) history.Op {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ops = append(r.ops, op)
-	return op
-}
-
 type played struct {
 	at  time.Duration
 	e   nemesis.Event
@@ -50,7 +41,7 @@ type played struct {
 
 // run plays a generated schedule with every fault over 5 nodes, heals with nemesis.HealAll,
 // and returns the world and what was played.
-func run(t *testing.T, seed int64) (*sim.World, nemesis.Schedule, []played) {
+func run(t *testing.T, seed int64) (*sim.World, nemesis.Schedule, []played, *record.History) {
 	t.Helper()
 	nc := nemesis.DefaultConfig()
 	nc.Seed = seed
@@ -76,17 +67,18 @@ func run(t *testing.T, seed int64) (*sim.World, nemesis.Schedule, []played) {
 		}
 	}
 	var got []played
-	Play(w, s, 0, func(e nemesis.Event, err error) { got = append(got, played{w.Now(), e, err}) })
+	h := record.New(w)
+	Play(w, s, 0, h, func(e nemesis.Event, err error) { got = append(got, played{w.Now(), e, err}) })
 	w.Run(nc.Duration)
-	if err := nemesis.HealAll(context.Background(), s, Target{W: w}, &recorder{}, zerolog.Nop()); err != nil {
+	if err := nemesis.HealAll(context.Background(), s, Target{W: w}, h, zerolog.Nop()); err != nil {
 		t.Fatal(err)
 	}
 	w.Run(nc.Duration + time.Second)
-	return w, s, got
+	return w, s, got, h
 }
 
 func TestPlayRunsEveryEventAtItsTime(t *testing.T) {
-	w, s, got := run(t, 3)
+	w, s, got, h := run(t, 3)
 	if len(got) != len(s.Events) || len(got) < 8 {
 		t.Fatalf("played %d events of %d (want all, at least 8)", len(got), len(s.Events))
 	}
@@ -114,14 +106,38 @@ func TestPlayRunsEveryEventAtItsTime(t *testing.T) {
 	if s := w.NetStats(); s.Partition == 0 || s.Crashed == 0 {
 		t.Errorf("net stats %+v: want drops by partitions and crashes", s)
 	}
+	ops := h.Ops()
+	if len(ops) <= len(s.Events) {
+		t.Fatalf("history: %d ops, want the %d events and HealAll's ops after them", len(ops), len(s.Events))
+	}
+	for i, e := range s.Events {
+		op := ops[i]
+		if op.Index != int64(i) || op.Time != int64(e.At) || op.F != e.F || op.Node != e.Node || op.Process != history.NemesisProcess || op.Type != history.Info {
+			t.Errorf("op %d: got %+v, want %s of %q at %d", i, op, e.F, e.Node, e.At)
+		}
+	}
+	if last := ops[len(ops)-1]; last.Detail != "heal-all" || last.Time != int64(8*time.Second) {
+		t.Errorf("last op: got %+v, want a heal-all at 8s", last)
+	}
+	var b bytes.Buffer
+	if err := h.WriteJSONL(&b); err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(b.Bytes()); hex.EncodeToString(sum[:]) != h.Sum() {
+		t.Errorf("history hash %s is not the sha256 of its JSON lines", h.Sum())
+	}
+	f, err := history.Decode(&b, history.FormatAuto, 0)
+	if err != nil || len(f.Ops) != len(ops) {
+		t.Errorf("decoding the history: %d ops, %v; want %d", len(f.Ops), err, len(ops))
+	}
 }
 
 func TestPlayDeterministic(t *testing.T) {
-	a, _, _ := run(t, 5)
-	b, _, _ := run(t, 5)
-	c, _, _ := run(t, 6)
-	if a.Trace().Sum() != b.Trace().Sum() {
-		t.Errorf("seed 5 twice: %s and %s", a.Trace().Sum(), b.Trace().Sum())
+	a, _, _, ha := run(t, 5)
+	b, _, _, hb := run(t, 5)
+	c, _, _, _ := run(t, 6)
+	if a.Trace().Sum() != b.Trace().Sum() || ha.Sum() != hb.Sum() {
+		t.Errorf("seed 5 twice: traces %s and %s, histories %s and %s", a.Trace().Sum(), b.Trace().Sum(), ha.Sum(), hb.Sum())
 	}
 	if a.Trace().Sum() == c.Trace().Sum() {
 		t.Errorf("seeds 5 and 6 alike: %s", a.Trace().Sum())
