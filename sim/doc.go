@@ -83,7 +83,8 @@
 // Step(Input{Now: env.Now(), Mono: env.Mono(), Ev: PeerMessage{m}}), and the adapter carries
 // out the effects: Send via env.Send, Persist via env.Persist (its done feeds StorageDone back),
 // Timers via env.After (firing feeds TimerFired), Replies as messages to the client's node.
-// Clients are nodes running the workload generators with Jepsen process semantics, and the
-// nemesis schedule becomes World.At calls to Partition, SetLinks, Crash, Restart, Pause,
-// Resume, SetClock and Heal.
+// Clients are nodes running the workload generators with Jepsen process semantics, recording
+// into a sim/record History (virtual-time stamps, hashed as history.jsonl's bytes); the
+// nemesis schedule is played by sim/faults (Play: each event at its virtual time as a World
+// fault; Target: the World as a nemesis.Target, so nemesis.HealAll heals it).
 package sim

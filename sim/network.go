@@ -104,7 +104,7 @@ type Message struct {
 	ID       uint64 // unique in the run; a duplicate keeps its original's
 	From, To string
 	Kind     string        // names the message in the trace (e.g. "put", "put-ack")
-	Body     any           // the payload
+	Body     any           // the payload, shared with a duplicate: treat it as immutable
 	Sent     time.Duration // virtual time it was sent
 	Dup      bool          // this delivery is a duplicate
 }

@@ -183,8 +183,9 @@ func (e *Env) Send(to, kind string, body any) uint64 {
 	return e.n.w.net.send(e.n.id, to, kind, body)
 }
 
-// After runs fn once d has passed on the node's clock (drift counts; offsets do not). A
-// paused node's timers wait for Resume; a crashed incarnation's never fire.
+// After runs fn once d has passed on the node's clock (drift counts, at the drift in effect
+// now; offsets do not). A paused node's timers wait for Resume; a crashed incarnation's never
+// fire.
 func (e *Env) After(d time.Duration, name string, fn func()) Timer {
 	if !e.live() {
 		return Timer{}
