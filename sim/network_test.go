@@ -12,9 +12,13 @@ import (
 type recorder struct {
 	env *Env
 	got []Message
+	at  []time.Duration // arrival times on the node's monotonic clock
 }
 
-func (r *recorder) Receive(m Message) { r.got = append(r.got, m) }
+func (r *recorder) Receive(m Message) {
+	r.got = append(r.got, m)
+	r.at = append(r.at, r.env.Mono())
+}
 
 // newWorld builds a world with nodes of recorders; progs[id] is the current incarnation's.
 func newWorld(t *testing.T, cfg Config, ids ...string) (*World, map[string]*recorder) {
@@ -274,5 +278,41 @@ func TestLatencyDistributions(t *testing.T) {
 				t.Errorf("%s: mean %s, want about %s", tc.name, mean, tc.mean)
 			}
 		}
+	}
+}
+
+// TestStreamsIndependent: adding a node and its traffic does not change what happens on the
+// other links, because each link draws from its own named stream.
+func TestStreamsIndependent(t *testing.T) {
+	arrivals := func(extra bool) []time.Duration {
+		cfg := DefaultConfig()
+		cfg.Net.Loss = 0.1
+		cfg.Net.Duplicate = 0.1
+		nodes := []string{"a", "b"}
+		if extra {
+			nodes = []string{"c", "a", "b"} // added first, to move everything else along
+		}
+		w, p := newWorld(t, cfg, nodes...)
+		for i := 0; i < 200; i++ {
+			w.At(time.Duration(i)*time.Millisecond, "a>b", func() { p["a"].env.Send("b", "m", nil) })
+			if extra {
+				w.At(time.Duration(i)*time.Millisecond, "c>a", func() { p["c"].env.Send("a", "m", nil) })
+				w.At(time.Duration(i)*time.Millisecond, "c>b", func() { p["c"].env.Send("b", "m", nil) })
+			}
+		}
+		var out []time.Duration
+		w.Run(time.Second)
+		for i, m := range p["b"].got {
+			if m.From == "a" {
+				out = append(out, m.Sent, p["b"].at[i])
+			}
+		}
+		return out
+	}
+	// The send and arrival times of a's messages at b, duplicates and losses included, are the
+	// same with or without c.
+	base, with := arrivals(false), arrivals(true)
+	if len(base) == 0 || !slices.Equal(base, with) {
+		t.Errorf("a->b deliveries differ when c is added: %d vs %d messages", len(base), len(with))
 	}
 }
