@@ -391,8 +391,14 @@ type Row struct {
 	Linearizable int               // runs the linearizable checker found valid (register workloads)
 	LinChecked   bool              // the linearizable checker ran
 	InvalidBy    map[string]int    // deciding checker -> runs it found invalid
+	Decided      int               // runs decided valid or invalid (Runs minus unknown verdicts)
+	InvalidShare float64           // Invalid / Decided: the share of seeds that found an anomaly (NaN without decided runs)
+	InvalidLo    float64           // 95 % Wilson score interval of InvalidShare
+	InvalidHi    float64           //
 	Reads, Stale int               // staleness, summed over runs
 	StaleRate    float64           // Stale / Reads (NaN without reads)
+	StaleLo      float64           // 95 % Wilson score interval of StaleRate, reads taken as independent
+	StaleHi      float64           //
 	Lost         int64             // lost acknowledged updates, summed over runs
 	LostMeasured bool              // the workload has a lost-update checker
 	OK, Fail     int64             // client completions, summed
@@ -439,11 +445,18 @@ func summarize(cell Cell, runs []Run) Row {
 		row.Info += r.Info
 		lat = append(lat, r.Latencies...)
 	}
+	row.Decided = row.Valid + row.Invalid
+	row.InvalidShare = math.NaN()
+	if row.Decided > 0 {
+		row.InvalidShare = float64(row.Invalid) / float64(row.Decided)
+	}
+	row.InvalidLo, row.InvalidHi = Wilson(row.Invalid, row.Decided, Z95)
 	row.StaleRate = math.NaN()
 	if row.Reads > 0 {
 		row.StaleRate = float64(row.Stale) / float64(row.Reads)
 		row.VsPBS = versus(row.StaleRate, row.PBS, row.Reads)
 	}
+	row.StaleLo, row.StaleHi = Wilson(row.Stale, row.Reads, Z95)
 	slices.Sort(lat)
 	row.P50, row.P99 = quantile(lat, 0.50), quantile(lat, 0.99)
 	return row
@@ -498,9 +511,12 @@ func (t *Table) header() []string {
 	if t.Workload == checker.WorkloadRegister {
 		verdict = "linearizable"
 	}
-	return []string{"configuration", "quorum", verdict, "stale reads", "PBS", "vs PBS",
-		"lost acked", "ok", "fail", "info", "p50", "p99"}
+	return []string{"configuration", "quorum", verdict, "invalid seeds", "invalid 95% CI", "stale reads", "stale 95% CI",
+		"PBS", "vs PBS", "lost acked", "ok", "fail", "info", "p50", "p99"}
 }
+
+// leftAligned reports whether the text table aligns column i (of header) left.
+func leftAligned(i int) bool { return i == 0 || i == 1 || i == 8 }
 
 // cells renders a row as the header's columns (human units).
 func (t *Table) cells(r Row) []string {
@@ -516,8 +532,21 @@ func (t *Table) cells(r Row) []string {
 	if r.LostMeasured {
 		lost = strconv.FormatInt(r.Lost, 10)
 	}
-	return []string{r.Label(), r.Quorum(), verdict, pct(r.StaleRate), pct(r.PBS), dash(r.VsPBS),
+	invalid := "-"
+	if r.Decided > 0 {
+		invalid = fmt.Sprintf("%d/%d", r.Invalid, r.Decided)
+	}
+	return []string{r.Label(), r.Quorum(), verdict, invalid, interval(r.InvalidLo, r.InvalidHi),
+		pct(r.StaleRate), interval(r.StaleLo, r.StaleHi), pct(r.PBS), dash(r.VsPBS),
 		lost, pct(ok), pct(fail), pct(info), ms(r.P50), ms(r.P99)}
+}
+
+// interval renders a confidence interval of shares as "lo–hi%".
+func interval(lo, hi float64) string {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f–%.1f%%", 100*lo, 100*hi)
 }
 
 func pct(f float64) string {

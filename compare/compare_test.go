@@ -233,7 +233,7 @@ func TestSweepWithFakeRuns(t *testing.T) {
 	if !strings.Contains(text.String(), "lww W=1 R=1 partition  partial") {
 		t.Errorf("text table: want the W=1 R=1 row, got\n%s", text.String())
 	}
-	if !strings.Contains(md.String(), "| lww W=2 R=2 partition | strict | 2/2 | 0.0% | 0.0% | matched |") {
+	if !strings.Contains(md.String(), "| lww W=2 R=2 partition | strict | 2/2 | 0/2 | 0.0–65.8% | 0.0% | 0.0–1.9% | 0.0% | matched |") {
 		t.Errorf("markdown: want the W=2 R=2 row, got\n%s", md.String())
 	}
 	recs, err := csv.NewReader(&csvOut).ReadAll()

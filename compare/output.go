@@ -34,7 +34,7 @@ func (t *Table) WriteText(w io.Writer) error {
 				b.WriteString("  ")
 			}
 			pad := widths[i] - utf8.RuneCountInString(c)
-			if i == 0 || i == 1 || i == 5 {
+			if leftAligned(i) {
 				b.WriteString(c + strings.Repeat(" ", pad))
 			} else {
 				b.WriteString(strings.Repeat(" ", pad) + c)
@@ -62,6 +62,9 @@ func (t *Table) legend() string {
 	return fmt.Sprintf("%s workload, %d nodes, %s per run, seeds %s (every cell ran the same seeds, so the same fault schedule).\n"+
 		"stale reads: share of ok reads behind an acknowledged write (staleness checker). PBS: C(N-W,R)/C(N,R), the chance a\n"+
 		"read quorum misses the latest write (Bailis et al., VLDB 2012); vs PBS: beat = below it, matched = within two standard errors.\n"+
+		"invalid seeds: runs whose verdict was invalid, of the runs decided valid or invalid (a checker that gave up counts in neither);\n"+
+		"95%% CI: Wilson score interval, over seeds for invalid seeds (more with --repeat) and over reads for stale reads, which takes\n"+
+		"reads as independent: reads of one run share its faults, so the true uncertainty is wider.\n"+
 		"quorum: strict = W+R>N, partial = W+R<=N, sloppy = W+R>N but hinted writes count toward W. lost acked: acknowledged adds/increments lost.\n",
 		t.Workload, t.Nodes, t.Time, strings.Join(seeds, ","))
 }
@@ -100,7 +103,8 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 // in milliseconds.
 func CSVHeader() []string {
 	return []string{"consistency", "n", "w", "r", "sloppy_quorum", "read_repair", "nemesis", "quorum",
-		"runs", "errors", "valid", "invalid", "linearizable", "reads", "stale", "stale_rate", "pbs", "vs_pbs",
+		"runs", "errors", "valid", "invalid", "decided", "invalid_share", "invalid_ci_lo", "invalid_ci_hi", "linearizable",
+		"reads", "stale", "stale_rate", "stale_ci_lo", "stale_ci_hi", "pbs", "vs_pbs",
 		"lost", "ok", "fail", "info", "ok_share", "fail_share", "info_share", "p50_ms", "p99_ms", "invalid_by"}
 }
 
@@ -128,8 +132,9 @@ func (t *Table) WriteCSV(w io.Writer) error {
 		}
 		rec := []string{r.Consistency, strconv.Itoa(r.N), strconv.Itoa(r.W), strconv.Itoa(r.R),
 			strconv.FormatBool(r.SloppyQuorum), strconv.FormatBool(r.ReadRepair), nemesisName(r.Nemesis), r.Quorum(),
-			strconv.Itoa(r.Runs), strconv.Itoa(r.Errors), strconv.Itoa(r.Valid), strconv.Itoa(r.Invalid), lin,
-			strconv.Itoa(r.Reads), strconv.Itoa(r.Stale), f(r.StaleRate), f(r.PBS), r.VsPBS,
+			strconv.Itoa(r.Runs), strconv.Itoa(r.Errors), strconv.Itoa(r.Valid), strconv.Itoa(r.Invalid),
+			strconv.Itoa(r.Decided), f(r.InvalidShare), f(r.InvalidLo), f(r.InvalidHi), lin,
+			strconv.Itoa(r.Reads), strconv.Itoa(r.Stale), f(r.StaleRate), f(r.StaleLo), f(r.StaleHi), f(r.PBS), r.VsPBS,
 			lost, strconv.FormatInt(r.OK, 10), strconv.FormatInt(r.Fail, 10), strconv.FormatInt(r.Info, 10),
 			f(ok), f(fail), f(info),
 			strconv.FormatFloat(float64(r.P50.Microseconds())/1000, 'f', 2, 64),
@@ -226,6 +231,11 @@ type chartBar struct {
 	DotCX, DotCY           float64
 	Measured, Predicted    string
 	DotColor, Verdict      string
+	// the measured rate's 95 % interval as a whisker (HasCI false without reads)
+	HasCI                bool
+	CIX, CICapL, CICapR  float64
+	CILoY, CIHiY         float64
+	StaleCI, InvalidSeed string
 }
 
 type chartTick struct {
@@ -297,6 +307,17 @@ func (t *Table) WriteHTML(w io.Writer) error {
 			DotCX: x + slot/2, DotCY: plotTop - 14,
 			Measured: pct(r.StaleRate), Predicted: pct(r.PBS),
 		}
+		if !math.IsNaN(r.StaleLo) {
+			b.HasCI = true
+			b.CIX = b.BarX + b.BarW/2
+			b.CICapL, b.CICapR = b.CIX-4, b.CIX+4
+			b.CILoY, b.CIHiY = axisY-h(r.StaleLo), axisY-h(r.StaleHi)
+			b.StaleCI = interval(r.StaleLo, r.StaleHi)
+		}
+		b.InvalidSeed = "no decided runs"
+		if r.Decided > 0 {
+			b.InvalidSeed = fmt.Sprintf("%d/%d seeds invalid (95%% CI %s)", r.Invalid, r.Decided, interval(r.InvalidLo, r.InvalidHi))
+		}
 		valid := r.Valid
 		if t.Workload == "register" && r.LinChecked {
 			valid = r.Linearizable
@@ -351,12 +372,13 @@ svg text{font-size:11px;fill:#333}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <h2>Stale reads against the PBS prediction</h2>
-<p class="key"><span style="background:#3b6fb6"></span>measured stale-read rate<span style="background:#b9b9b9"></span>PBS prediction<span style="background:#2a9d4b;border-radius:6px"></span>all runs valid<span style="background:#e69b00;border-radius:6px"></span>some<span style="background:#d0312d;border-radius:6px"></span>none</p>
+<p class="key"><span style="background:#3b6fb6"></span>measured stale-read rate (whisker: 95% Wilson interval)<span style="background:#b9b9b9"></span>PBS prediction<span style="background:#2a9d4b;border-radius:6px"></span>all runs valid<span style="background:#e69b00;border-radius:6px"></span>some<span style="background:#d0312d;border-radius:6px"></span>none</p>
 <svg xmlns="http://www.w3.org/2000/svg" width="{{.Width}}" height="{{.Height}}" role="img" aria-label="stale-read rate per configuration, measured and PBS-predicted">
 {{range .Ticks}}<line x1="{{$.Left}}" x2="{{$.Width}}" y1="{{.Y}}" y2="{{.Y}}" stroke="#e5e5e5"/><text x="{{$.Left}}" dx="-6" y="{{.Y}}" dy="4" text-anchor="end">{{.Label}}</text>
 {{end}}{{range .Bars}}<g class="cell"><rect x="{{.BarX}}" y="{{.MeasuredY}}" width="{{.BarW}}" height="{{.MeasuredH}}" fill="#3b6fb6"><title>{{.Label}}: measured stale reads {{.Measured}}</title></rect>
-<rect x="{{.PredX}}" y="{{.PredictedY}}" width="{{.BarW}}" height="{{.PredictedH}}" fill="#b9b9b9"><title>{{.Label}}: PBS prediction {{.Predicted}}</title></rect>
-<circle cx="{{.DotCX}}" cy="{{.DotCY}}" r="6" fill="{{.DotColor}}"><title>{{.Label}}: {{.Verdict}} runs valid</title></circle>
+{{if .HasCI}}<g class="ci" stroke="#1b2f52" stroke-width="1.5"><title>{{.Label}}: 95% CI {{.StaleCI}}</title><line x1="{{.CIX}}" x2="{{.CIX}}" y1="{{.CIHiY}}" y2="{{.CILoY}}"/><line x1="{{.CICapL}}" x2="{{.CICapR}}" y1="{{.CIHiY}}" y2="{{.CIHiY}}"/><line x1="{{.CICapL}}" x2="{{.CICapR}}" y1="{{.CILoY}}" y2="{{.CILoY}}"/></g>
+{{end}}<rect x="{{.PredX}}" y="{{.PredictedY}}" width="{{.BarW}}" height="{{.PredictedH}}" fill="#b9b9b9"><title>{{.Label}}: PBS prediction {{.Predicted}}</title></rect>
+<circle cx="{{.DotCX}}" cy="{{.DotCY}}" r="6" fill="{{.DotColor}}"><title>{{.Label}}: {{.Verdict}} runs valid; {{.InvalidSeed}}</title></circle>
 <text x="{{.LabelX}}" y="{{.LabelY}}" text-anchor="end" transform="rotate(-35 {{.LabelX}} {{.LabelY}})">{{.Label}}</text></g>
 {{end}}<line x1="{{.Left}}" x2="{{.Width}}" y1="{{.AxisY}}" y2="{{.AxisY}}" stroke="#333"/>
 </svg>
