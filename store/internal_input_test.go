@@ -26,6 +26,7 @@ func newInputNode(t *testing.T, size int, mod func(*Config)) *inputNode {
 		cfg.Peers[fmt.Sprintf("n%d", i)] = fmt.Sprintf("127.0.0.1:%d", i) // never dialled
 	}
 	cfg.AdminToken = testToken
+	cfg.ClusterSecret = testSecret
 	cfg.Fsync = "never"
 	if mod != nil {
 		mod(&cfg)
@@ -43,6 +44,9 @@ func (in *inputNode) do(method, path, body, from string) *httptest.ResponseRecor
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if from != "" {
 		req.Header.Set(HeaderFrom, from)
+	}
+	if strings.HasPrefix(path, "/internal/") {
+		req.Header.Set(HeaderSecret, testSecret)
 	}
 	if strings.HasPrefix(path, "/admin/") {
 		req.Header.Set("Authorization", "Bearer "+testToken)
