@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,8 +10,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/faultline/faultline/client"
+	"github.com/rs/zerolog"
 )
 
 // testSecret is the cluster secret of the test clusters (cluster_test.go, internal_input_test.go).
@@ -301,3 +306,59 @@ func TestLoneNodeWithoutSecretRefusesInternal(t *testing.T) {
 		t.Errorf("the refused write applied: %v", d.Keys)
 	}
 }
+
+// No log line holds the secret, at debug level, whether requests carry it, miss it or get it
+// wrong.
+func TestSecretNeverLogged(t *testing.T) {
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	w := zerolog.SyncWriter(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}))
+	peers := map[string]string{}
+	lns := map[string]net.Listener{}
+	for _, id := range []string{"n1", "n2"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers[id], lns[id] = ln.Addr().String(), ln
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for id, ln := range lns {
+		cfg := DefaultConfig()
+		cfg.ID, cfg.Peers, cfg.DataDir = id, peers, t.TempDir()
+		cfg.ClusterSecret, cfg.Fsync, cfg.AntiEntropy = testSecret, "never", 20*time.Millisecond
+		n, err := New(cfg, zerolog.New(w).Level(zerolog.DebugLevel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = n.Serve(ctx, ln) }()
+	}
+	c := client.New(peers["n1"], client.WithTimeout(5*time.Second))
+	if err := c.Put(ctx, "k", "v", 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	o := newOutsider(t)
+	for _, ws := range wrongSecrets {
+		o.post(peers["n1"], "/internal/ping", "{}", ws.secret)
+	}
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if logs.Len() == 0 {
+		t.Fatal("no logs at all: the check would prove nothing")
+	}
+	if strings.Contains(logs.String(), testSecret) {
+		t.Errorf("the logs hold the secret:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
