@@ -39,6 +39,10 @@ func nodeCommand(env *appEnv) *cli.Command {
 			&cli.BoolFlag{Name: "sloppy-quorum", Value: def.SloppyQuorum, Usage: "hinted writes on fallback nodes count toward W"},
 			&cli.StringFlag{Name: "fsync", Value: def.Fsync, Usage: "always or never"},
 			&cli.StringFlag{Name: "admin-token", EnvVars: []string{"FAULTLINE_ADMIN_TOKEN"}, Usage: "bearer token of the admin API (empty = admin API off)"},
+			&cli.StringFlag{Name: "cluster-secret", EnvVars: []string{"FAULTLINE_CLUSTER_SECRET"}, Usage: "secret shared by the cluster's nodes, " +
+				"required on every internal request (16-1024 visible ASCII characters; prefer the environment variable: a flag shows in ps)"},
+			&cli.BoolFlag{Name: "insecure-internal", Usage: "serve the internal API without a cluster secret (only on a network nobody else reaches)"},
+			&cli.DurationFlag{Name: "body-read-timeout", Value: def.BodyReadTimeout, Usage: "longest time to read a request body (at least --request-timeout)"},
 			&cli.DurationFlag{Name: "request-timeout", Value: def.RequestTimeout, Usage: "coordinator deadline per client request"},
 			&cli.DurationFlag{Name: "hint-interval", Value: def.HintInterval, Usage: "how often hints are offered to their targets"},
 			&cli.IntFlag{Name: "vnodes", Value: def.VNodes, Usage: "virtual nodes per node on the ring"},
@@ -91,6 +95,8 @@ func nodeConfig(c *cli.Context) (store.Config, string, error) {
 	cfg.AntiEntropy = c.Duration("anti-entropy")
 	cfg.HintedHandoff, cfg.SloppyQuorum = c.Bool("hinted-handoff"), c.Bool("sloppy-quorum")
 	cfg.Fsync, cfg.AdminToken = c.String("fsync"), c.String("admin-token")
+	cfg.ClusterSecret, cfg.InsecureInternal = c.String("cluster-secret"), c.Bool("insecure-internal")
+	cfg.BodyReadTimeout = c.Duration("body-read-timeout")
 	cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")
 	cfg.VNodes = c.Int("vnodes")
 	cfg.Seed = c.Int64("seed")
