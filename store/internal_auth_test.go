@@ -91,6 +91,11 @@ func TestInternalAuthRegisterFromTheFuture(t *testing.T) {
 			refused(t, id+", "+ws.name, st, body)
 		}
 	}
+	for _, id := range c.ids {
+		if got, want := c.stat(id, "internal_unauthorized"), int64(len(wrongSecrets)); got != want {
+			t.Errorf("%s: internal_unauthorized %d, want %d", id, got, want)
+		}
+	}
 	if err := c.client("n2").Put(ctx, "k", "v2", 3, ""); err != nil {
 		t.Fatal(err)
 	}
