@@ -19,7 +19,10 @@ func nodeCommand(env *appEnv) *cli.Command {
 		Usage: "run one store node (what the harness and the containers run)",
 		Description: "Serves the client, internal and admin API on one address (docs/API.md).\n" +
 			"Example: faultline node --id n1 --listen 127.0.0.1:7001 \\\n" +
-			"  --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data /var/lib/faultline/n1",
+			"  --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data /var/lib/faultline/n1\n" +
+			"The nodes of a cluster share a secret for their internal API: set FAULTLINE_CLUSTER_SECRET\n" +
+			"(or --cluster-secret) to the same value on each; a multi-node cluster will not start without\n" +
+			"one unless --insecure-internal is given.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "id", Usage: "this node's id (must appear in --peers)", Required: true},
 			&cli.StringFlag{Name: "listen", Usage: "address to serve on, host:port (default: this node's address in --peers)"},
