@@ -367,3 +367,16 @@ func TestSecretNeverLogged(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// With the secret, the sender header is still checked: missing or not a cluster node is a 400.
+func TestInternalSenderStillChecked(t *testing.T) {
+	in := newInputNode(t, 3, nil)
+	for _, tc := range []struct{ name, from, want string }{
+		{"no sender", "", `X-Faultline-From header \"\" is not a cluster node`},
+		{"unknown sender", "n9", `X-Faultline-From header \"n9\" is not a cluster node`},
+	} {
+		if rec := in.do("POST", "/internal/write", `{}`, tc.from); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("%s: got %d %s, want 400 with %q", tc.name, rec.Code, rec.Body, tc.want)
+		}
+	}
+}
