@@ -44,7 +44,7 @@ func BenchmarkClusterStart5(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		spec := harness.ClusterSpec{
 			RunID: fmt.Sprintf("bench-start-%d-%d", time.Now().UnixNano(), i),
-			Nodes: []string{"n1", "n2", "n3", "n4", "n5"}, AdminToken: "secret",
+			Nodes: []string{"n1", "n2", "n3", "n4", "n5"}, AdminToken: "secret", ClusterSecret: "docker-bench-cluster-secret",
 		}
 		start := time.Now()
 		nodes, err := rt.Start(ctx, spec)
@@ -81,7 +81,7 @@ func BenchmarkPartition5(b *testing.B) {
 	ctx := context.Background()
 	spec := harness.ClusterSpec{
 		RunID: fmt.Sprintf("bench-partition-%d", time.Now().UnixNano()),
-		Nodes: []string{"n1", "n2", "n3", "n4", "n5"}, AdminToken: "secret",
+		Nodes: []string{"n1", "n2", "n3", "n4", "n5"}, AdminToken: "secret", ClusterSecret: "docker-bench-cluster-secret",
 	}
 	b.Cleanup(func() { rt.Teardown(context.Background()) })
 	if _, err := rt.Start(ctx, spec); err != nil {

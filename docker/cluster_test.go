@@ -74,9 +74,10 @@ func newRuntime(t *testing.T, edit func(*docker.Config)) *docker.Runtime {
 func startCluster(t *testing.T, rt *docker.Runtime, nodes ...string) (harness.ClusterSpec, []harness.Node) {
 	t.Helper()
 	spec := harness.ClusterSpec{
-		RunID:      fmt.Sprintf("test-%s-%d", strings.ToLower(t.Name()), time.Now().UnixNano()),
-		Nodes:      nodes,
-		AdminToken: "secret",
+		RunID:         fmt.Sprintf("test-%s-%d", strings.ToLower(t.Name()), time.Now().UnixNano()),
+		Nodes:         nodes,
+		AdminToken:    "secret",
+		ClusterSecret: "docker-test-cluster-secret",
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

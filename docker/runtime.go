@@ -298,7 +298,7 @@ func (r *Runtime) startNode(ctx context.Context, n *node, image, netName, peers 
 	c, err := r.cli.ContainerCreate(ctx, &container.Config{
 		Image:  image,
 		Cmd:    cmd,
-		Env:    []string{"FAULTLINE_ADMIN_TOKEN=" + r.spec.AdminToken},
+		Env:    []string{"FAULTLINE_ADMIN_TOKEN=" + r.spec.AdminToken, "FAULTLINE_CLUSTER_SECRET=" + r.spec.ClusterSecret},
 		Labels: r.labels("node", n.id),
 	}, &container.HostConfig{
 		NetworkMode: container.NetworkMode("container:" + h.ID),

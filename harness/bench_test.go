@@ -55,7 +55,7 @@ func BenchmarkHarnessThroughput(b *testing.B) {
 	ctx := context.Background()
 	rt := newLocalB(b)
 	nodes, err := rt.Start(ctx, harness.ClusterSpec{
-		RunID: "bench", Nodes: []string{"n1", "n2", "n3"}, AdminToken: "t", Dir: b.TempDir(),
+		RunID: "bench", Nodes: []string{"n1", "n2", "n3"}, AdminToken: "t", ClusterSecret: "bench-cluster-secret", Dir: b.TempDir(),
 		NodeArgs: []string{"--n", "3", "--w", "2", "--r", "2", "--fsync", "never"},
 	})
 	if err != nil {

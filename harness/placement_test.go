@@ -40,6 +40,7 @@ func TestDumpsMarkMissingReplica(t *testing.T) {
 		cfg := store.DefaultConfig()
 		cfg.ID, cfg.Peers, cfg.DataDir = id, peers, filepath.Join(dir, id)
 		cfg.AdminToken, cfg.Fsync, cfg.AntiEntropy = token, "never", 0
+		cfg.ClusterSecret = "placement-test-cluster-secret"
 		cfg.RequestTimeout, cfg.HintInterval = 300*time.Millisecond, time.Hour
 		n, err := store.New(cfg, zerolog.Nop())
 		if err != nil {

@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	defer os.RemoveAll(scratch)
 	token := randomToken()
 	out.RunID = runID(run.Dir)
-	spec := ClusterSpec{RunID: out.RunID, Nodes: nodes, NodeArgs: cfg.NodeArgs(), AdminToken: token, Dir: scratch}
+	spec := ClusterSpec{RunID: out.RunID, Nodes: nodes, NodeArgs: cfg.NodeArgs(), AdminToken: token, ClusterSecret: randomToken(), Dir: scratch}
 	log.Info().Str("runtime", rt.Name()).Int("nodes", len(nodes)).Msg("starting cluster")
 	started, err := rt.Start(ctx, spec)
 	tornDown := false

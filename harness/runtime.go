@@ -20,6 +20,9 @@ type ClusterSpec struct {
 	// AdminToken guards each node's admin API; the runtime passes it to the nodes through the
 	// FAULTLINE_ADMIN_TOKEN environment variable.
 	AdminToken string
+	// ClusterSecret authenticates the nodes to each other on the internal API; the runtime
+	// passes it to the nodes through the FAULTLINE_CLUSTER_SECRET environment variable.
+	ClusterSecret string
 	// Dir is a folder the runtime may use for node data and logs on the host (the local runtime
 	// keeps data dirs there; the Docker runtime may ignore it).
 	Dir string

@@ -64,6 +64,7 @@ func (c *testCluster) config(id string) Config {
 	cfg.Peers = c.peers
 	cfg.DataDir = filepath.Join(c.dir, id)
 	cfg.AdminToken = testToken
+	cfg.ClusterSecret = testSecret
 	cfg.RequestTimeout = 500 * time.Millisecond
 	cfg.HintInterval = 50 * time.Millisecond
 	cfg.AntiEntropy = 0

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -39,6 +40,21 @@ type Config struct {
 	MaxBodyBytes   int64         // client request body limit
 	Seed           int64         // seeds the fault filter's loss decisions
 
+	// ClusterSecret is shared by every node of the cluster: a node sends it on every internal
+	// request (header X-Faultline-Secret) and refuses, with 401, an internal request without it.
+	// 16..1024 visible ASCII characters. Validate refuses a cluster of more than one node without
+	// a secret unless InsecureInternal is set; a lone node without one refuses every internal
+	// request.
+	ClusterSecret string
+	// InsecureInternal serves /internal/... to anyone who reaches the node (no secret): only for
+	// a cluster on a network nobody else reaches. It cannot be combined with ClusterSecret.
+	InsecureInternal bool
+	// BodyReadTimeout bounds the time to read a request's body, counted from the end of its
+	// headers (which have their own 10s bound); a body still incomplete then is answered 408.
+	// It must be at least RequestTimeout: a peer gives up on an internal call after
+	// RequestTimeout, so a legitimate batch arrives within that or not at all.
+	BodyReadTimeout time.Duration
+
 	Now func() time.Time // real time source (time.Now if nil); the node's clock adds its skew
 }
 
@@ -64,6 +80,9 @@ func DefaultConfig() Config {
 		VNodes:         64,
 		MaxBodyBytes:   1 << 20,
 		Seed:           1,
+		// The largest internal body (16 MiB + 64 KiB, see maxInternalBody) arrives in 10s at
+		// 1.7 MB/s; the header bound is 10s too.
+		BodyReadTimeout: 10 * time.Second,
 	}
 }
 
@@ -200,6 +219,38 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("store: MaxBodyBytes (%d) must be >= 1024", c.MaxBodyBytes)
+	}
+	if c.BodyReadTimeout < c.RequestTimeout {
+		return fmt.Errorf("store: BodyReadTimeout (%s) must be >= RequestTimeout (%s): peers wait that long for an internal call", c.BodyReadTimeout, c.RequestTimeout)
+	}
+	return c.validateSecret()
+}
+
+// Bounds of a cluster secret: long enough not to be guessed, short enough for a header.
+const (
+	minSecretLen = 16
+	maxSecretLen = 1024
+)
+
+func (c Config) validateSecret() error {
+	switch {
+	case c.ClusterSecret != "" && c.InsecureInternal:
+		return errors.New("store: ClusterSecret and InsecureInternal are both set: choose one")
+	case c.ClusterSecret == "" && !c.InsecureInternal && len(c.Peers) > 1:
+		return fmt.Errorf("store: ClusterSecret is empty: anyone who reaches a node of this %d-node cluster "+
+			"could write its replicas through /internal/...; set a cluster secret (faultline node: "+
+			"--cluster-secret or FAULTLINE_CLUSTER_SECRET), or InsecureInternal (--insecure-internal) "+
+			"on a network nobody else reaches", len(c.Peers))
+	case c.ClusterSecret == "":
+		return nil
+	case len(c.ClusterSecret) < minSecretLen || len(c.ClusterSecret) > maxSecretLen:
+		return fmt.Errorf("store: ClusterSecret is %d characters: want %d..%d", len(c.ClusterSecret), minSecretLen, maxSecretLen)
+	}
+	for i := 0; i < len(c.ClusterSecret); i++ {
+		if b := c.ClusterSecret[i]; b <= ' ' || b > '~' {
+			// Neither the secret nor its characters go into the message.
+			return fmt.Errorf("store: ClusterSecret has a character that is not visible ASCII at position %d (a header carries it)", i)
+		}
 	}
 	return nil
 }

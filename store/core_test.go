@@ -279,6 +279,7 @@ func TestClock(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	good := DefaultConfig()
 	good.ID, good.Peers, good.DataDir = "n1", map[string]string{"n1": "a:1", "n2": "b:1"}, "d"
+	good.ClusterSecret = testSecret
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}

@@ -425,6 +425,7 @@ func TestBadInput(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Peers, cfg.DataDir = "n1", map[string]string{"n1": "127.0.0.1:1"}, t.TempDir()
 	cfg.AdminToken = testToken
+	cfg.ClusterSecret = testSecret
 	cfg.Fsync = "never"
 	n, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)))
 	if err != nil {
@@ -473,7 +474,7 @@ func TestBadInput(t *testing.T) {
 		{"bad faults peer", "PUT", "/admin/faults", `{"drop":["n9"]}`, testToken, 400, "unknown peer"},
 		{"bad loss", "PUT", "/admin/faults", `{"links":{"n1":{"loss":2}}}`, testToken, 400, "loss"},
 		{"unknown endpoint", "GET", "/nope", ``, "", 404, "no endpoint"},
-		{"internal without sender", "POST", "/internal/write", `{}`, "", 400, "X-Faultline-From"},
+		{"internal without the cluster secret", "POST", "/internal/write", `{}`, "", 401, "missing X-Faultline-Secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 	"sync"
@@ -137,13 +139,17 @@ func (l *Leaderless) Internal(mux *http.ServeMux) {
 				l.stats.Inc("ae_keys_repaired")
 			}
 		}
-		recs, err := l.recordsIn(req.Leaves, from)
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, "", err.Error())
-			return
+		var recs map[string]Record
+		if len(req.Leaves) > 0 { // else a push only
+			var err error
+			if recs, err = l.recordsIn(req.Leaves, from); err != nil {
+				writeError(w, http.StatusInternalServerError, "", err.Error())
+				return
+			}
 		}
-		l.stats.Add("ae_keys_sent", int64(len(recs)))
-		writeJSON(w, http.StatusOK, syncResp{Records: recs})
+		page, next := l.packRecords(recs, req.After, from)
+		l.stats.Add("ae_keys_sent", int64(len(page)))
+		writeJSON(w, http.StatusOK, syncResp{Records: page, Next: next})
 	})
 }
 
@@ -170,14 +176,26 @@ func decodeInternal(w http.ResponseWriter, r *http.Request, v internalBody) bool
 
 // ---- internal input validation ----
 
-// Internal body limits. Record-carrying bodies (a write, an anti-entropy or multi-leader batch)
-// stay large: a set or a list of vclock siblings grows past any client body limit, and JSON
-// re-encoding a client value can make it up to 6 times longer ("<" becomes "\u003c").
+// Internal body limits.
+//
+// A record-carrying request (a replica write, read repair or hint: one record; an anti-entropy
+// page; an ml/apply batch of up to mlBatch entries) carries at most recordBudget bytes of
+// encoded records, keys and entries: senders cut their batches to it (packRecords,
+// fitEntries). The budget is 16 times the client body limit: one client value at its worst
+// JSON encoding (6 times longer: "<" becomes "\u003c") plus its key (<= 1024 bytes, <= 6 KiB
+// encoded), with room for about ten more full-size values as vclock siblings or set elements.
+// What surrounds the records (field names, Merkle leaf numbers, entry metadata) fits in
+// internalSmallBody. With the default 1 MiB client limit a request is at most 16 MiB + 64 KiB
+// (the limit was 256 MiB: three nodes each holding a few such bodies reached 1 GB RSS). A record
+// larger than the budget does not replicate: anti-entropy skips it (ae_record_too_large), and a
+// multi-leader queue stops at it (ml_send_failed grows).
 const internalSmallBody = 64 << 10 // a key (<= 1024 bytes, <= 6 KiB encoded) or tree indexes
 
-// maxRecordBody is the floor of the limit on record-carrying internal bodies (a variable so that
-// tests can lower it).
-var maxRecordBody int64 = 256 << 20
+// recordBudget is the most bytes of encoded records one internal request carries.
+func recordBudget(clientBody int64) int64 { return 16 * clientBody }
+
+// maxInternalBody is the body limit of record-carrying internal requests.
+func maxInternalBody(clientBody int64) int64 { return recordBudget(clientBody) + internalSmallBody }
 
 // internalRules is what a node accepts from its peers.
 type internalRules struct {
@@ -224,7 +242,7 @@ func (ir *internalRules) isNode(id string) bool {
 }
 
 // recordLimit is the body limit of record-carrying requests.
-func (ir *internalRules) recordLimit() int64 { return max(maxRecordBody, 16*ir.clientBody) }
+func (ir *internalRules) recordLimit() int64 { return maxInternalBody(ir.clientBody) }
 
 // internalBody is an internal request body: its size limit and its validation.
 type internalBody interface {
@@ -272,6 +290,11 @@ func (q *treeReq) check(*internalRules) error {
 
 func (*syncReq) limit(ir *internalRules) int64 { return ir.recordLimit() }
 func (q *syncReq) check(ir *internalRules) error {
+	if q.After != "" {
+		if err := checkKey(q.After); err != nil {
+			return fmt.Errorf("after: %w", err)
+		}
+	}
 	for _, x := range q.Leaves {
 		if x < 0 || x >= MerkleLeaves {
 			return fmt.Errorf("leaf %d out of range 0..%d", x, MerkleLeaves-1)
@@ -492,13 +515,46 @@ func (l *Leaderless) syncWith(ctx context.Context, peer string) error {
 	if err != nil {
 		return err
 	}
-	l.stats.Add("ae_keys_sent", int64(len(recs)))
-	var resp syncResp
-	if err := call("/internal/ae/sync", syncReq{Leaves: leaves, Records: recs}, &resp); err != nil {
-		return err
+	// Push this node's records a page at a time (each within the peer's body limit); the last
+	// push also asks for the peer's first page.
+	var pages []map[string]Record
+	for after := ""; ; {
+		page, next := l.packRecords(recs, after, peer)
+		pages = append(pages, page)
+		if next == "" {
+			break
+		}
+		after = next
 	}
+	var resp syncResp
+	for i, page := range pages {
+		req := syncReq{Records: page}
+		if i == len(pages)-1 {
+			req.Leaves = leaves
+		}
+		l.stats.Add("ae_keys_sent", int64(len(page)))
+		resp = syncResp{}
+		if err := call("/internal/ae/sync", req, &resp); err != nil {
+			return err
+		}
+	}
+	for {
+		l.applySynced(peer, resp.Records)
+		if resp.Next == "" {
+			return nil
+		}
+		req := syncReq{Leaves: leaves, After: resp.Next}
+		resp = syncResp{}
+		if err := call("/internal/ae/sync", req, &resp); err != nil {
+			return err
+		}
+	}
+}
+
+// applySynced applies the records a peer's anti-entropy answer carried.
+func (l *Leaderless) applySynced(peer string, recs map[string]Record) {
 	ir := rulesFor(l.cfg)
-	for key, rec := range resp.Records {
+	for key, rec := range recs {
 		if !l.ring.IsReplica(key, l.n, l.cfg.ID) {
 			continue
 		}
@@ -515,5 +571,58 @@ func (l *Leaderless) syncWith(ctx context.Context, peer string) error {
 			l.stats.Inc("ae_keys_repaired")
 		}
 	}
-	return nil
+}
+
+// packRecords returns the page of recs (for peer) that follows key after, in key order: as many
+// records as fit the record budget of one request, and the key to continue after ("" when
+// this is the last page). A record past the budget alone is skipped and counted.
+func (l *Leaderless) packRecords(recs map[string]Record, after, peer string) (map[string]Record, string) {
+	keys := make([]string, 0, len(recs))
+	for k := range recs {
+		if k > after {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	budget := recordBudget(l.cfg.MaxBodyBytes)
+	page := map[string]Record{}
+	var used int64
+	for i, k := range keys {
+		size := encodedSize(k) + encodedSize(recs[k]) + 2
+		if size > budget {
+			l.stats.Inc("ae_record_too_large")
+			l.log.Warn().Str("key", k).Str("peer", peer).Int64("bytes", size).Int64("budget", budget).
+				Msg("anti-entropy: a record larger than an internal request's budget is not sent")
+			continue
+		}
+		if used+size > budget && len(page) > 0 {
+			return page, keys[i-1]
+		}
+		page[k] = recs[k]
+		used += size
+	}
+	return page, ""
+}
+
+// fitEntries keeps the longest prefix of an ml/apply batch whose encoded entries fit the record
+// budget of one request; it keeps at least one entry.
+func fitEntries(batch []queued, budget int64) []queued {
+	var used int64
+	for i, q := range batch {
+		size := encodedSize(q.out.E) + 1
+		if i > 0 && used+size > budget {
+			return batch[:i]
+		}
+		used += size
+	}
+	return batch
+}
+
+// encodedSize is the length of v's JSON encoding (the most an int64 holds if it has none).
+func encodedSize(v any) int64 {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return math.MaxInt64 / 4
+	}
+	return int64(len(b))
 }

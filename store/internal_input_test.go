@@ -26,6 +26,7 @@ func newInputNode(t *testing.T, size int, mod func(*Config)) *inputNode {
 		cfg.Peers[fmt.Sprintf("n%d", i)] = fmt.Sprintf("127.0.0.1:%d", i) // never dialled
 	}
 	cfg.AdminToken = testToken
+	cfg.ClusterSecret = testSecret
 	cfg.Fsync = "never"
 	if mod != nil {
 		mod(&cfg)
@@ -43,6 +44,9 @@ func (in *inputNode) do(method, path, body, from string) *httptest.ResponseRecor
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if from != "" {
 		req.Header.Set(HeaderFrom, from)
+	}
+	if strings.HasPrefix(path, "/internal/") {
+		req.Header.Set(HeaderSecret, testSecret)
 	}
 	if strings.HasPrefix(path, "/admin/") {
 		req.Header.Set("Authorization", "Bearer "+testToken)
@@ -131,8 +135,6 @@ const goodReg = `{"k":"register","r":[{"v":"x","t":5,"n":"n2","s":1}]}`
 // The internal (node-to-node) API of the leaderless mode is as strict as the client API: bad
 // input is a 400 (413 for an oversize body) naming the problem, and changes nothing.
 func TestInternalBadInput(t *testing.T) {
-	defer func(old int64) { maxRecordBody = old }(maxRecordBody)
-	maxRecordBody = 1 << 20
 	in := newInputNode(t, 5, func(c *Config) { c.MaxBodyBytes = 16 << 10 })
 	own := in.key(func(p []string) bool { return has(p, "n1") && has(p, "n3") })
 	far := in.key(func(p []string) bool { return !has(p, "n1") && !has(p, "n4") })

@@ -50,6 +50,7 @@ func runChild(spec string) int {
 	cfg.AntiEntropy = 0
 	cfg.RequestTimeout = time.Second
 	cfg.AdminToken = testToken
+	cfg.ClusterSecret = testSecret
 	n, err := New(cfg, zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -35,9 +35,11 @@ type (
 	syncReq struct {
 		Leaves  []int             `json:"leaves"`
 		Records map[string]Record `json:"records"`
+		After   string            `json:"after,omitempty"` // answer the records past this key
 	}
 	syncResp struct {
 		Records map[string]Record `json:"records"`
+		Next    string            `json:"next,omitempty"` // more records past this key: ask again
 	}
 	coordinateReq struct {
 		Key     string `json:"key"`

@@ -738,6 +738,7 @@ func (l *Multileader) deliver(ctx context.Context, p *mlPeer) {
 			}
 			continue
 		}
+		batch = fitEntries(batch, recordBudget(l.cfg.MaxBodyBytes)) // within the peer's body limit
 		req := mlApplyReq{Entries: make([]mlEntry, len(batch))}
 		for i, q := range batch {
 			req.Entries[i] = q.out.E

@@ -48,6 +48,7 @@ func BenchmarkMultileaderWrite(b *testing.B) {
 				cfg.ID, cfg.Peers, cfg.DataDir = id, peers, filepath.Join(dir, id)
 				cfg.Mode, cfg.Conflict = "multileader", ConflictCRDT
 				cfg.Fsync = fsync
+				cfg.ClusterSecret = testSecret
 				n, err := New(cfg, zerolog.Nop())
 				if err != nil {
 					b.Fatal(err)

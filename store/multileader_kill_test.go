@@ -39,6 +39,7 @@ func TestMultileaderChildNode(t *testing.T) {
 	cfg.Fsync = "always"
 	cfg.RequestTimeout = 500 * time.Millisecond
 	cfg.AdminToken = testToken
+	cfg.ClusterSecret = testSecret
 	n, err := New(cfg, zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

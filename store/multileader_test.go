@@ -124,6 +124,7 @@ func TestMultileaderConfig(t *testing.T) {
 	base := DefaultConfig()
 	base.ID, base.Peers, base.DataDir = "n1", map[string]string{"n1": "a:1", "n2": "a:2"}, "x"
 	base.Mode = "multileader"
+	base.ClusterSecret = testSecret
 	tests := []struct {
 		name string
 		mod  func(*Config)

@@ -99,7 +99,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.db = db
-	n.tr = newTransport(cfg.ID, cfg.Peers, n.faults, n.stats)
+	n.tr = newTransport(cfg, n.faults, n.stats)
 	var repl Replicator
 	if cfg.Mode == "multileader" {
 		repl, err = newMultileader(cfg, db, n.tr, n.clock, n.stats, log)
@@ -118,7 +118,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 			return
 		}
 		defer n.gate.leave()
-		routes.ServeHTTP(w, r)
+		routes.ServeHTTP(w, n.withBodyDeadline(w, r))
 	})
 	return n, nil
 }
@@ -156,7 +156,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 			}
 		},
 		Handler:           n.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second, // bodies: withBodyDeadline (a ReadTimeout would cancel slow handlers)
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          nil,
@@ -226,7 +226,8 @@ func (n *Node) routes() http.Handler {
 	internal := http.NewServeMux()
 	n.repl.Internal(internal)
 	internal.HandleFunc("/", fallback(internal))
-	mux.Handle("/internal/", n.filterInbound(n.withInternalRules(internal)))
+	// The secret first: a request without it reaches neither the fault filter nor a handler.
+	mux.Handle("/internal/", n.requireSecret(n.filterInbound(n.withInternalRules(internal))))
 
 	mux.HandleFunc("GET /admin/clock", n.admin(n.getClock))
 	mux.HandleFunc("PUT /admin/clock", n.admin(n.putClock))
@@ -430,6 +431,9 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any, limit int64) (i
 		if errors.As(err, &mbe) {
 			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", mbe.Limit)
 		}
+		if isReadTimeout(err) {
+			return http.StatusRequestTimeout, errors.New("request body not received in time (the node's body read timeout)")
+		}
 		if errors.Is(err, io.EOF) {
 			return http.StatusBadRequest, errors.New("bad JSON body: empty")
 		}
@@ -439,6 +443,9 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any, limit int64) (i
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", mbe.Limit)
+		}
+		if isReadTimeout(err) {
+			return http.StatusRequestTimeout, errors.New("request body not received in time (the node's body read timeout)")
 		}
 		return http.StatusBadRequest, errors.New("bad JSON body: more than one JSON value")
 	}

@@ -60,4 +60,5 @@ var statNames = []string{
 	"hint_stored", "hint_delivered", "hint_sloppy_ack", "hint_local", "replica_suspected_skip",
 	"ae_round", "ae_divergent_leaves", "ae_keys_sent", "ae_keys_received", "ae_keys_repaired",
 	"fault_drop_out", "fault_drop_in", "fault_loss", "fault_delay", "hint_pending",
+	"internal_unauthorized", "ae_record_too_large",
 }

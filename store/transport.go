@@ -41,13 +41,14 @@ var errLost = errors.New("message lost by the fault filter")
 // transport sends internal requests to peers through the fault filter.
 type transport struct {
 	self   string
+	secret string // the cluster secret, sent on every request ("" = none)
 	peers  map[string]string
 	hc     *http.Client
 	faults *Faults
 	stats  *Stats
 }
 
-func newTransport(self string, peers map[string]string, faults *Faults, stats *Stats) *transport {
+func newTransport(cfg Config, faults *Faults, stats *Stats) *transport {
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -55,7 +56,12 @@ func newTransport(self string, peers map[string]string, faults *Faults, stats *S
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     60 * time.Second,
 	}
-	return &transport{self: self, peers: peers, hc: &http.Client{Transport: tr}, faults: faults, stats: stats}
+	hc := &http.Client{
+		Transport: tr,
+		// A peer never redirects; following one would carry the secret somewhere else.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &transport{self: cfg.ID, secret: cfg.ClusterSecret, peers: cfg.Peers, hc: hc, faults: faults, stats: stats}
 }
 
 func (t *transport) close() { t.hc.CloseIdleConnections() }
@@ -113,6 +119,9 @@ func (t *transport) call(ctx context.Context, peer, path string, in, out any) er
 		return &replicaError{peer: peer, refused: true, err: err}
 	}
 	req.Header.Set(HeaderFrom, t.self)
+	if t.secret != "" {
+		req.Header.Set(HeaderSecret, t.secret)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := t.hc.Do(req)
 	if err != nil {

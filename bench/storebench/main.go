@@ -8,6 +8,8 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -162,6 +164,11 @@ func run(d time.Duration, clients int, fsync, cons string, keys, valueSize int, 
 		}
 		lns[id], peers[id] = ln, ln.Addr().String()
 	}
+	var sb [16]byte
+	if _, err := crand.Read(sb[:]); err != nil {
+		return fmt.Errorf("storebench: cluster secret: %w", err)
+	}
+	secret := hex.EncodeToString(sb[:]) // the nodes' internal API needs one, as a run's does
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -169,7 +176,7 @@ func run(d time.Duration, clients int, fsync, cons string, keys, valueSize int, 
 		cfg.ID, cfg.Peers, cfg.DataDir = id, peers, filepath.Join(dir, id)
 		cfg.Fsync, cfg.Consistency = fsync, cons
 		cfg.CommitLinger = linger
-		cfg.AdminToken = "bench"
+		cfg.AdminToken, cfg.ClusterSecret = "bench", secret
 		n, err := store.New(cfg, zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
 		if err != nil {
 			cancel()

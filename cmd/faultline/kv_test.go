@@ -38,8 +38,11 @@ func kvFreeAddrs(t *testing.T, n int) []string {
 	return addrs
 }
 
+// kvClusterSecret is the cluster secret of startKVCluster's nodes (passed in the environment).
+const kvClusterSecret = "kv-test-cluster-secret"
+
 // startKVCluster starts a 3-node cluster of `faultline node` processes (the built binary) with
-// admin token token, waits until every node answers /health, and returns their addresses. Every
+// admin token token and cluster secret kvClusterSecret, waits until every node answers /health, and returns their addresses. Every
 // process is stopped (SIGTERM, then SIGKILL) in t.Cleanup.
 func startKVCluster(t *testing.T, token string) map[string]string {
 	t.Helper()
@@ -62,6 +65,7 @@ func startKVCluster(t *testing.T, token string) map[string]string {
 			"--peers", strings.Join(peers, ","), "--data", filepath.Join(dir, "data"),
 			"--admin-token", token, "--fsync", "never")
 		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Env = append(os.Environ(), "FAULTLINE_CLUSTER_SECRET="+kvClusterSecret)
 		if err := cmd.Start(); err != nil {
 			logf.Close()
 			t.Fatalf("starting node %s: %v", id, err)

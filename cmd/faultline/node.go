@@ -19,7 +19,10 @@ func nodeCommand(env *appEnv) *cli.Command {
 		Usage: "run one store node (what the harness and the containers run)",
 		Description: "Serves the client, internal and admin API on one address (docs/API.md).\n" +
 			"Example: faultline node --id n1 --listen 127.0.0.1:7001 \\\n" +
-			"  --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data /var/lib/faultline/n1",
+			"  --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data /var/lib/faultline/n1\n" +
+			"The nodes of a cluster share a secret for their internal API: set FAULTLINE_CLUSTER_SECRET\n" +
+			"(or --cluster-secret) to the same value on each; a multi-node cluster will not start without\n" +
+			"one unless --insecure-internal is given.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "id", Usage: "this node's id (must appear in --peers)", Required: true},
 			&cli.StringFlag{Name: "listen", Usage: "address to serve on, host:port (default: this node's address in --peers)"},
@@ -39,6 +42,10 @@ func nodeCommand(env *appEnv) *cli.Command {
 			&cli.BoolFlag{Name: "sloppy-quorum", Value: def.SloppyQuorum, Usage: "hinted writes on fallback nodes count toward W"},
 			&cli.StringFlag{Name: "fsync", Value: def.Fsync, Usage: "always or never"},
 			&cli.StringFlag{Name: "admin-token", EnvVars: []string{"FAULTLINE_ADMIN_TOKEN"}, Usage: "bearer token of the admin API (empty = admin API off)"},
+			&cli.StringFlag{Name: "cluster-secret", EnvVars: []string{"FAULTLINE_CLUSTER_SECRET"}, Usage: "secret shared by the cluster's nodes, " +
+				"required on every internal request (16-1024 visible ASCII characters; prefer the environment variable: a flag shows in ps)"},
+			&cli.BoolFlag{Name: "insecure-internal", Usage: "serve the internal API without a cluster secret (only on a network nobody else reaches)"},
+			&cli.DurationFlag{Name: "body-read-timeout", Value: def.BodyReadTimeout, Usage: "longest time to read a request body (at least --request-timeout)"},
 			&cli.DurationFlag{Name: "request-timeout", Value: def.RequestTimeout, Usage: "coordinator deadline per client request"},
 			&cli.DurationFlag{Name: "hint-interval", Value: def.HintInterval, Usage: "how often hints are offered to their targets"},
 			&cli.IntFlag{Name: "vnodes", Value: def.VNodes, Usage: "virtual nodes per node on the ring"},
@@ -91,6 +98,8 @@ func nodeConfig(c *cli.Context) (store.Config, string, error) {
 	cfg.AntiEntropy = c.Duration("anti-entropy")
 	cfg.HintedHandoff, cfg.SloppyQuorum = c.Bool("hinted-handoff"), c.Bool("sloppy-quorum")
 	cfg.Fsync, cfg.AdminToken = c.String("fsync"), c.String("admin-token")
+	cfg.ClusterSecret, cfg.InsecureInternal = c.String("cluster-secret"), c.Bool("insecure-internal")
+	cfg.BodyReadTimeout = c.Duration("body-read-timeout")
 	cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")
 	cfg.VNodes = c.Int("vnodes")
 	cfg.Seed = c.Int64("seed")

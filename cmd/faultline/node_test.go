@@ -42,6 +42,7 @@ func parseNodeFlags(t *testing.T, args ...string) (store.Config, string, error) 
 // (the same read repair, anti-entropy, hinted handoff, sloppy quorum and fsync as the harness).
 func TestNodeFlagDefaults(t *testing.T) {
 	t.Setenv("FAULTLINE_ADMIN_TOKEN", "")
+	t.Setenv("FAULTLINE_CLUSTER_SECRET", "")
 	dir := t.TempDir()
 	cfg, listen, err := parseNodeFlags(t, "--id", "n2", "--peers", "n1=127.0.0.1:7001, n2=127.0.0.1:7002", "--data", dir)
 	if err != nil {

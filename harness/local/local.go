@@ -185,7 +185,7 @@ func (r *Runtime) spawn(n *node) error {
 	cmd := exec.Command(r.cfg.Binary, n.args...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.Env = append(os.Environ(), "FAULTLINE_ADMIN_TOKEN="+r.spec.AdminToken)
+	cmd.Env = append(os.Environ(), "FAULTLINE_ADMIN_TOKEN="+r.spec.AdminToken, "FAULTLINE_CLUSTER_SECRET="+r.spec.ClusterSecret)
 	// Pdeathsig: a harness that dies (even by SIGKILL) takes its nodes with it, so no orphan
 	// process is ever left. Setpgid keeps a terminal's Ctrl-C away from the nodes: the harness
 	// itself decides how they end.

@@ -90,7 +90,7 @@ func TestFaults(t *testing.T) {
 	}
 	const token = "test-token"
 	nodes, err := rt.Start(ctx, harness.ClusterSpec{
-		RunID: "t", Nodes: []string{"n1", "n2", "n3"}, AdminToken: token, Dir: t.TempDir(),
+		RunID: "t", Nodes: []string{"n1", "n2", "n3"}, AdminToken: token, ClusterSecret: "local-test-cluster-secret", Dir: t.TempDir(),
 		NodeArgs: []string{"--n", "3", "--w", "2", "--r", "2", "--anti-entropy", "0", "--request-timeout", "500ms"},
 	})
 	if err != nil {

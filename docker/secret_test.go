@@ -1,0 +1,55 @@
+package docker_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The Docker runtime hands the spec's cluster secret to its containers: the nodes replicate
+// among themselves (a w=2 write), and answer 401 to an internal request without the secret.
+func TestDockerNodesShareTheClusterSecret(t *testing.T) {
+	rt := newRuntime(t, nil)
+	spec, nodes := startCluster(t, rt, "n1", "n2")
+	addr := map[string]string{}
+	for _, n := range nodes {
+		addr[n.ID] = n.Addr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	post := func(method, url, body string, hdr map[string]string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := post(http.MethodPut, "http://"+addr["n1"]+"/kv/k?w=2", `{"value":"v"}`, nil); st != http.StatusOK {
+		t.Fatalf("w=2 write: %d %s", st, body)
+	}
+	for _, tc := range []struct {
+		secret string
+		status int
+	}{{"", http.StatusUnauthorized}, {"wrong-secret-wrong-secret", http.StatusUnauthorized}, {spec.ClusterSecret, http.StatusOK}} {
+		hdr := map[string]string{"X-Faultline-From": "n1"}
+		if tc.secret != "" {
+			hdr["X-Faultline-Secret"] = tc.secret
+		}
+		if st, body := post(http.MethodPost, "http://"+addr["n2"]+"/internal/ping", "{}", hdr); st != tc.status {
+			t.Errorf("secret %t: got %d %s, want %d", tc.secret == spec.ClusterSecret, st, body, tc.status)
+		}
+	}
+}
