@@ -546,6 +546,9 @@ func TestVClockContextCoversOnlyWhatWasSeen(t *testing.T) {
 	if err := c.client("n1").Put(ctx, "k", "A", 1, ""); err != nil {
 		t.Fatalf("put A on n1 alone: %v", err)
 	}
+	// The put returns at W=1 with its attempts to n2 and n3 running on: heal only once both
+	// were dropped, or A could reach them directly and the test would not test the context.
+	c.waitStat("n1", "fault_drop_out", 2)
 	c.heal()
 	if err := c.client("n1").Put(ctx, "k", "B", 3, ""); err != nil {
 		t.Fatalf("put B: %v", err)
