@@ -245,6 +245,9 @@ func TestHintDeliveredAfterRestart(t *testing.T) {
 	}
 	// The put returns at W acks; the hint for the dead replica is stored alongside.
 	c.waitStat(fallback, "hint_stored", 1)
+	if got := c.stat(fallback, "hint_stored"); got != 1 {
+		t.Fatalf("fallback %s hint_stored %d, want 1 (one write, one dead replica)", fallback, got)
+	}
 	// The hint holder crashes and comes back: the hint is on disk.
 	c.kill(fallback)
 	c.start(fallback)

@@ -82,12 +82,14 @@ func (c *testCluster) waitMLDrained() {
 	wait.For(c.t, settle, "every outbound queue to drain", c.mlDrained)
 }
 
-// waitConverged waits (bounded) until the replicas agree and every queue drained, and reports
-// how long since since that took (for the log; no test asserts on it).
+// waitConverged waits (bounded) until every queue drained and the replicas agree, and reports
+// how long since since that took (for the log; no test asserts on it). Drained first: with no
+// new client writes that state is final (a forward is queued before the write it forwards is
+// acknowledged), so the agreement seen then is not a passing coincidence.
 func (c *testCluster) waitConverged(since time.Time) time.Duration {
 	c.t.Helper()
-	wait.For(c.t, settle, "replicas to converge", c.converged)
 	c.waitMLDrained()
+	wait.For(c.t, settle, "replicas to converge", c.converged)
 	return time.Since(since)
 }
 
