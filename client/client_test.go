@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,9 +62,14 @@ func TestTransportOutcomes(t *testing.T) {
 		t.Errorf("refused: got %v, want ErrFailed", err)
 	}
 
-	// A server that reads the request and never answers: our timeout after sending is indeterminate.
+	// A server that reads the request and never answers: our deadline passing after sending is
+	// indeterminate. The deadline passes once the server holds the request (a fixed 100 ms could
+	// pass before a loaded machine sent it, and that is a failed op, rightly).
 	block := make(chan struct{})
+	received := make(chan struct{})
+	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(received) })
 		select {
 		case <-block:
 		case <-r.Context().Done():
@@ -71,9 +77,17 @@ func TestTransportOutcomes(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(block)
-	err = New(srv.Listener.Addr().String(), WithTimeout(100*time.Millisecond)).Put(context.Background(), "k", "v", 0, "")
-	if !errors.Is(err, ErrIndeterminate) {
-		t.Errorf("timeout after send: got %v, want ErrIndeterminate", err)
+	ctx := newExpiring()
+	go func() {
+		select {
+		case <-received:
+			ctx.expire()
+		case <-block:
+		}
+	}()
+	err = New(srv.Listener.Addr().String(), WithTimeout(time.Minute)).Put(ctx, "k", "v", 0, "")
+	if !errors.Is(err, ErrIndeterminate) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("deadline passed after send: got %v, want ErrIndeterminate from context.DeadlineExceeded", err)
 	}
 }
 
@@ -101,3 +115,27 @@ func TestInvalidUTF8NotSent(t *testing.T) {
 		t.Errorf("the server saw %d requests, want 1 (only the valid put)", n)
 	}
 }
+
+// expiring is a context whose deadline passes when the test calls expire.
+type expiring struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func newExpiring() *expiring {
+	return &expiring{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (e *expiring) Done() <-chan struct{} { return e.done }
+
+func (e *expiring) Err() error {
+	select {
+	case <-e.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+func (e *expiring) expire() { e.once.Do(func() { close(e.done) }) }

@@ -11,6 +11,7 @@ import (
 	"github.com/faultline/faultline/docker"
 	"github.com/faultline/faultline/docker/dockertest"
 	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/internal/wait"
 )
 
 // benchRuntime is newRuntime for benchmarks.
@@ -50,10 +51,13 @@ func BenchmarkClusterStart5(b *testing.B) {
 		nodes, err := rt.Start(ctx, spec)
 		if err == nil {
 			for _, n := range nodes {
-				wctx, cancel := context.WithTimeout(ctx, time.Minute)
-				err = waitHealthy(wctx, n.Addr)
-				cancel()
+				// Until, not For: a failure must still tear the cluster down below.
+				err = wait.Until(b, time.Minute, func() (bool, string) {
+					herr := health(ctx, n.Addr)
+					return herr == nil, fmt.Sprint(herr)
+				})
 				if err != nil {
+					err = fmt.Errorf("node %s at %s to answer /health: %w", n.ID, n.Addr, err)
 					break
 				}
 			}

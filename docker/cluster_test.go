@@ -23,6 +23,7 @@ import (
 	"github.com/faultline/faultline/docker"
 	"github.com/faultline/faultline/docker/dockertest"
 	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/internal/wait"
 )
 
 // binary is the static faultline the tests' images are built from (TestMain builds it once).
@@ -97,9 +98,7 @@ func startCluster(t *testing.T, rt *docker.Runtime, nodes ...string) (harness.Cl
 		t.Fatalf("Start: %v", err)
 	}
 	for _, n := range got {
-		if err := waitHealthy(ctx, n.Addr); err != nil {
-			t.Fatalf("node %s at %s never became healthy: %v", n.ID, n.Addr, err)
-		}
+		waitHealthy(t, n.ID, n.Addr)
 	}
 	return spec, got
 }
@@ -120,19 +119,14 @@ func health(ctx context.Context, addr string) error {
 	return nil
 }
 
-// waitHealthy polls /health until it answers or ctx ends.
-func waitHealthy(ctx context.Context, addr string) error {
-	for {
-		err := health(ctx, addr)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+// waitHealthy waits (bounded) for node id at addr to answer /health: a started, restarted or
+// resumed process answers soon, not at once.
+func waitHealthy(t *testing.T, id, addr string) {
+	t.Helper()
+	wait.For(t, time.Minute, fmt.Sprintf("node %s at %s to answer /health", id, addr), func() (bool, string) {
+		err := health(context.Background(), addr)
+		return err == nil, fmt.Sprint(err)
+	})
 }
 
 // adminFaults returns a node's transport fault filter as its admin API prints it.
@@ -208,11 +202,7 @@ func TestCluster(t *testing.T) {
 		if err := rt.Restart(ctx, "n1"); err != nil {
 			t.Errorf("Restart of a running node: got %v, want nil", err)
 		}
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := waitHealthy(wctx, addr["n1"]); err != nil {
-			t.Fatalf("n1 after Restart: %v", err)
-		}
+		waitHealthy(t, "n1 after Restart", addr["n1"])
 		out, code, err := rt.Exec(ctx, "n1", "", true, "container", "file", "--path", "/data/marker")
 		if err != nil || code != 0 {
 			t.Errorf("/data/marker after restart: got code %d (%s), err %v; want it present", code, out, err)
@@ -229,9 +219,7 @@ func TestCluster(t *testing.T) {
 		if err := rt.Resume(ctx, "n2"); err != nil {
 			t.Fatalf("Resume: %v", err)
 		}
-		if err := health(ctx, addr["n2"]); err != nil {
-			t.Errorf("resumed n2: got %v, want an answer", err)
-		}
+		waitHealthy(t, "n2 after Resume", addr["n2"])
 	})
 
 	t.Run("kill a paused node", func(t *testing.T) {
@@ -244,11 +232,7 @@ func TestCluster(t *testing.T) {
 		if err := rt.Restart(ctx, "n3"); err != nil {
 			t.Fatalf("Restart: %v", err)
 		}
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := waitHealthy(wctx, addr["n3"]); err != nil {
-			t.Fatalf("n3 after kill while paused and restart: %v", err)
-		}
+		waitHealthy(t, "n3 after kill while paused and restart", addr["n3"])
 	})
 
 	t.Run("cut link drops TCP, healed link carries it", func(t *testing.T) {
@@ -274,11 +258,7 @@ func TestCluster(t *testing.T) {
 		if err := rt.Restart(ctx, "n2"); err != nil {
 			t.Fatal(err)
 		}
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := waitHealthy(wctx, addr["n2"]); err != nil {
-			t.Fatalf("n2 after restart: %v", err)
-		}
+		waitHealthy(t, "n2 after restart", addr["n2"])
 		if reach(t, rt, "n1", addr["n2"]) {
 			t.Errorf("n1 reaches restarted n2, want the partition kept")
 		}
@@ -371,9 +351,7 @@ func TestCluster(t *testing.T) {
 		if err := rt.Heal(ctx); err != nil {
 			t.Fatalf("Heal: %v", err)
 		}
-		if err := health(ctx, addr["n3"]); err != nil {
-			t.Errorf("n3 after Heal: got %v, want an answer", err)
-		}
+		waitHealthy(t, "paused n3 after Heal", addr["n3"])
 	})
 
 	t.Run("logs", func(t *testing.T) {

@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/faultline/faultline/client"
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/internal/wait"
 	"github.com/faultline/faultline/workloads"
 	"github.com/faultline/faultline/workloads/storeclient"
 )
@@ -65,11 +67,10 @@ func BenchmarkHarnessThroughput(b *testing.B) {
 	hc := client.NewHTTPClient()
 	for _, n := range nodes {
 		c := client.New(n.Addr, client.WithHTTPClient(hc))
-		for deadline := time.Now().Add(15 * time.Second); c.Health(ctx) != nil; time.Sleep(50 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatalf("%s not healthy", n.ID)
-			}
-		}
+		wait.For(b, 30*time.Second, n.ID+" to answer /health", func() (bool, string) {
+			err := c.Health(ctx)
+			return err == nil, fmt.Sprint(err)
+		})
 	}
 	wcfg := workloads.DefaultConfig()
 	wcfg.Workload = "register"

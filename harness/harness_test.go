@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/harness/local"
 	"github.com/faultline/faultline/internal/testbin"
+	"github.com/faultline/faultline/internal/wait"
 	"github.com/faultline/faultline/report"
 )
 
@@ -183,6 +185,19 @@ func knownVerdict(t *testing.T, rt harness.Runtime, edit func(*harness.Config), 
 	}
 }
 
+// okOps counts the completed client ops in the history a run is writing under root.
+func okOps(root string) int {
+	m, _ := filepath.Glob(filepath.Join(root, "*", "*", report.HistoryFile))
+	if len(m) != 1 {
+		return 0
+	}
+	b, err := os.ReadFile(m[0])
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte(`"type":"ok"`))
+}
+
 // newDocker is the Docker runtime on the test's static binary; it skips (or, with
 // FAULTLINE_REQUIRE_DOCKER=1, fails) where no engine answers.
 func newDocker(t *testing.T) harness.Runtime {
@@ -219,11 +234,28 @@ func TestInterrupt(t *testing.T) {
 			cfg.Nemesis = []string{"partition", "pause"}
 			rt := tc.rt(t)
 			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			// Interrupt once clients ops are being recorded (a fixed 3 s could end a slow start
+			// before any op, and then "0 ops recorded" failed the test).
+			waited := make(chan error, 1)
+			ended := make(chan struct{})
 			go func() {
-				time.Sleep(3 * time.Second)
-				cancel()
+				defer cancel()
+				waited <- wait.Until(t, 2*time.Minute, func() (bool, string) {
+					select {
+					case <-ended: // the run stopped on its own; the checks below say how
+						return true, ""
+					default:
+					}
+					n := okOps(cfg.ResultsRoot)
+					return n >= 20, fmt.Sprintf("%d ok ops in the history", n)
+				})
 			}()
 			out, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+			close(ended)
+			if werr := <-waited; werr != nil {
+				t.Errorf("waiting for the run to record ops before interrupting it: %v", werr)
+			}
 			if err != harness.ErrInterrupted {
 				t.Fatalf("got error %v, want ErrInterrupted", err)
 			}

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/client"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/internal/wait"
 	"github.com/faultline/faultline/store"
 )
 
@@ -63,6 +65,16 @@ func TestDumpsMarkMissingReplica(t *testing.T) {
 	if err := admins["n1"].Put(ctx, "k", "7", 2, ""); err != nil {
 		t.Fatal(err)
 	}
+	// The put returns at W=2 while n1's attempt to n3 runs on: lift the cut only once n1's
+	// filter dropped that attempt, or it could pass after the cut and reach n3.
+	wait.For(t, 30*time.Second, "n1 to drop its write to n3", func() (bool, string) {
+		st, err := admins["n1"].Stats(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		n, _ := st["fault_drop_out"].(float64)
+		return n >= 1, fmt.Sprintf("fault_drop_out %v", st["fault_drop_out"])
+	})
 	cut(nil)
 
 	d, err := takeDumps(ctx, admins, ids)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/internal/wait"
 	"github.com/rs/zerolog"
 )
 
@@ -91,16 +92,12 @@ func (c *testCluster) startOn(id string, ln net.Listener) {
 func (c *testCluster) start(id string) {
 	c.t.Helper()
 	var ln net.Listener
-	var err error
-	for i := 0; i < 50; i++ {
-		if ln, err = net.Listen("tcp", c.peers[id]); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		c.t.Fatalf("re-listening for %s: %v", id, err)
-	}
+	// The port of a node just stopped may not be free at once.
+	wait.For(c.t, settle, "re-listening on "+id+"'s address "+c.peers[id], func() (bool, string) {
+		var err error
+		ln, err = net.Listen("tcp", c.peers[id])
+		return err == nil, fmt.Sprint(err)
+	})
 	c.startOn(id, ln)
 }
 
@@ -148,14 +145,23 @@ func (c *testCluster) replicas(key string) []string {
 	return NewRing(cfg.NodeIDs(), cfg.VNodes).PrefList(key, cfg.EffectiveN())
 }
 
-// eventually retries cond until it holds or 10s pass (a liveness bound, not a timing assertion).
+// settle bounds the tests' waits for asynchronous work (hints, repairs, deliveries, restarts):
+// a liveness bound generous enough for -race on a loaded machine, not a timing assertion.
+const settle = 30 * time.Second
+
+// adminStat reads one node's counter through its admin API (for nodes in child processes), and
+// says what it read, for a wait's failure message.
+func adminStat(c *client.Client, name string) (float64, string) {
+	st, err := c.Stats(context.Background())
+	if err != nil {
+		return 0, err.Error()
+	}
+	n, _ := st[name].(float64)
+	return n, fmt.Sprintf("%s %v", name, st[name])
+}
+
+// eventually waits (up to settle) until cond holds, through the one poll helper.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: did not happen within 10s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wait.For(t, settle, what, func() (bool, string) { return cond(), "" })
 }

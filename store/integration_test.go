@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/internal/wait"
 	"github.com/rs/zerolog"
 )
 
@@ -56,6 +57,29 @@ func (c *testCluster) heal() {
 }
 
 func (c *testCluster) stat(id, name string) int64 { return c.node(id).Stats().Get(name) }
+
+// waitStat waits for node id's counter name to reach at least want: counters move on the
+// goroutines that do the work, which an operation's answer does not wait for.
+func (c *testCluster) waitStat(id, name string, want int64) {
+	c.t.Helper()
+	wait.For(c.t, settle, fmt.Sprintf("%s %s >= %d", id, name, want), func() (bool, string) {
+		got := c.stat(id, name)
+		return got >= want, fmt.Sprintf("%s %d", name, got)
+	})
+}
+
+// waitValues waits for node id's own replica of key to hold exactly want.
+func (c *testCluster) waitValues(id, key string, want ...string) {
+	c.t.Helper()
+	wait.For(c.t, settle, fmt.Sprintf("%s to hold %s = %v", id, key, want), func() (bool, string) {
+		d, err := c.client(id).Dump(context.Background())
+		if err != nil {
+			return false, err.Error()
+		}
+		got := d.Keys[key].Values
+		return slices.Equal(got, want), fmt.Sprintf("%v", got)
+	})
+}
 
 func (c *testCluster) sumStat(name string) int64 {
 	var s int64
@@ -111,6 +135,9 @@ func TestReadRepair(t *testing.T) {
 			if err := c.client("n1").Put(ctx, "k", "fresh", 2, ""); err != nil {
 				t.Fatalf("put: %v", err)
 			}
+			// The put returns at W=2 with its attempt to n3 still running: heal only once the
+			// filter dropped it, or the attempt could pass after the heal and n3 need no repair.
+			c.waitStat("n1", "fault_drop_out", 1)
 			c.heal()
 			if _, ok := c.dump("n3").Keys["k"]; ok {
 				t.Fatalf("n3 has k although it was cut off")
@@ -118,16 +145,16 @@ func TestReadRepair(t *testing.T) {
 			if got := values(t, c.client("n1"), "k", 3); !slices.Equal(got, []string{"fresh"}) {
 				t.Fatalf("read r=3: got %v, want [fresh]", got)
 			}
-			check := func() bool { return slices.Equal(c.dump("n3").Keys["k"].Values, []string{"fresh"}) }
 			if sync {
-				if !check() {
-					t.Fatalf("sync read repair: n3 has %v, want [fresh] when the read returns", c.dump("n3").Keys["k"])
+				// The decision under test: a sync repair is done when the read returns.
+				if got := c.dump("n3").Keys["k"]; !slices.Equal(got.Values, []string{"fresh"}) {
+					t.Fatalf("sync read repair: n3 has %v, want [fresh] when the read returns", got)
 				}
 			} else {
-				eventually(t, "async read repair of n3", check)
+				c.waitValues("n3", "k", "fresh")
 			}
 			// The repair is counted when n3's answer reaches n1, which may be just after n3 applied it.
-			eventually(t, "n1 counts the read repair", func() bool { return c.stat("n1", "read_repair") >= 1 })
+			c.waitStat("n1", "read_repair", 1)
 		})
 	}
 }
@@ -168,16 +195,16 @@ func TestAntiEntropyConvergesUnreadKeys(t *testing.T) {
 	}
 	c.heal()
 	// Nobody reads: only anti-entropy can bring n5 up to date.
-	eventually(t, "n5 converges by anti-entropy", func() bool {
+	wait.For(t, settle, "n5 to converge by anti-entropy", func() (bool, string) {
 		d := c.dump("n5")
 		for _, k := range keys {
 			if !slices.Equal(d.Keys[k].Values, []string{"v" + k}) {
-				return false
+				return false, fmt.Sprintf("n5 %s: %v", k, d.Keys[k].Values)
 			}
 		}
-		return true
+		return true, ""
 	})
-	eventually(t, "every replica holds the same version of every key", func() bool {
+	wait.For(t, settle, "every replica to hold the same version of every key", func() (bool, string) {
 		dumps := map[string]client.Dump{}
 		for _, id := range c.ids {
 			dumps[id] = c.dump(id)
@@ -188,17 +215,16 @@ func TestAntiEntropyConvergesUnreadKeys(t *testing.T) {
 				for j, id := range c.replicas(k) {
 					e, ok := dumps[id].Keys[k]
 					if !ok || (j > 0 && e.Version != ver) {
-						return false
+						return false, fmt.Sprintf("%s on %s: %q (present %v), first replica %q", k, id, e.Version, ok, ver)
 					}
 					ver = e.Version
 				}
 			}
 		}
-		return true
+		return true, ""
 	})
-	if got := c.stat("n5", "ae_keys_repaired"); got < int64(len(keys)) {
-		t.Errorf("n5 ae_keys_repaired: got %d, want >= %d", got, len(keys))
-	}
+	// A repair is counted just after it is applied, so the dump can show it first.
+	c.waitStat("n5", "ae_keys_repaired", int64(len(keys)))
 	if got := c.stat("n5", "read_repair"); got != 0 {
 		t.Errorf("n5 read_repair: got %d, want 0 (nothing was read)", got)
 	}
@@ -218,16 +244,23 @@ func TestHintDeliveredAfterRestart(t *testing.T) {
 		t.Fatalf("put with %s down: %v", target, err)
 	}
 	// The put returns at W acks; the hint for the dead replica is stored alongside.
-	eventually(t, "hint stored on "+fallback, func() bool { return c.stat(fallback, "hint_stored") == 1 })
+	c.waitStat(fallback, "hint_stored", 1)
+	if got := c.stat(fallback, "hint_stored"); got != 1 {
+		t.Fatalf("fallback %s hint_stored %d, want 1 (one write, one dead replica)", fallback, got)
+	}
 	// The hint holder crashes and comes back: the hint is on disk.
 	c.kill(fallback)
 	c.start(fallback)
 	c.start(target)
-	eventually(t, "hint delivered to "+target, func() bool {
-		return slices.Equal(c.dump(target).Keys[key].Values, []string{"hinted"})
-	})
+	c.waitValues(target, key, "hinted")
 	// Counted once the delivered hint is deleted, just after the target applied it.
-	eventually(t, "fallback counts the delivery", func() bool { return c.stat(fallback, "hint_delivered") == 1 })
+	c.waitStat(fallback, "hint_delivered", 1)
+	if got := c.stat(fallback, "hint_stored"); got != 0 {
+		t.Errorf("restarted fallback %s hint_stored %d, want 0 (the hint it delivered came from its disk)", fallback, got)
+	}
+	if got := c.stat(fallback, "hint_delivered"); got != 1 {
+		t.Errorf("fallback %s hint_delivered %d, want 1", fallback, got)
+	}
 	hints, err := c.node(fallback).db.hints()
 	if err != nil || len(hints) != 0 {
 		t.Errorf("fallback %s still holds hints %v (%v) after delivery", fallback, hints, err)
@@ -282,9 +315,8 @@ func TestHonestOutcomes(t *testing.T) {
 				t.Errorf("%s applied a request its peer dropped", id)
 			}
 		}
-		if got := c.stat("n1", "fault_drop_out"); got < 2 {
-			t.Errorf("n1 fault_drop_out: got %d, want >= 2", got)
-		}
+		// Each attempt counts its drop when it reaches the filter, on a goroutine of its own.
+		c.waitStat("n1", "fault_drop_out", 2)
 	})
 	t.Run("inbound drop holds the request unapplied", func(t *testing.T) {
 		c := newCluster(t, 3, func(cfg *Config) { cfg.HintedHandoff = false })
@@ -298,11 +330,10 @@ func TestHonestOutcomes(t *testing.T) {
 			t.Errorf("got %v, want ErrIndeterminate", err)
 		}
 		for _, id := range []string{"n2", "n3"} {
+			// Counted when the request arrives, which n1's timeout does not wait for.
+			c.waitStat(id, "fault_drop_in", 1)
 			if _, ok := c.dump(id).Keys["k"]; ok {
 				t.Errorf("%s applied a request it dropped", id)
-			}
-			if got := c.stat(id, "fault_drop_in"); got < 1 {
-				t.Errorf("%s fault_drop_in: got %d, want >= 1", id, got)
 			}
 		}
 	})
@@ -319,9 +350,8 @@ func TestLinkDelayAndLoss(t *testing.T) {
 		t.Fatalf("put through a delayed link: %v", err)
 	}
 	// The put returns at W acks; the attempt to n3 runs alongside.
-	eventually(t, "n1 counts the delay and the loss", func() bool {
-		return c.stat("n1", "fault_delay") >= 1 && c.stat("n1", "fault_loss") >= 1
-	})
+	c.waitStat("n1", "fault_delay", 1)
+	c.waitStat("n1", "fault_loss", 1)
 	if _, ok := c.dump("n3").Keys["k"]; ok {
 		t.Errorf("n3 applied a request lost on the way")
 	}
@@ -399,15 +429,19 @@ func TestClockSkewLosesLWWWrites(t *testing.T) {
 	if err := c.client("n1").SetClock(ctx, -time.Hour, 0); err != nil {
 		t.Fatal(err)
 	}
+	before := time.Now()
 	clk, err := c.client("n1").Clock(ctx)
+	after := time.Now()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if clk.Offset != -time.Hour {
 		t.Errorf("clock offset: got %v, want -1h", clk.Offset)
 	}
-	if d := time.Until(clk.Now); d > -59*time.Minute || d < -61*time.Minute {
-		t.Errorf("clock now: %v from real time, want about -1h", d)
+	// The node read its clock (real time - 1h, no drift) between before and after, however long
+	// the request took; the second allows for the wall clock being adjusted meanwhile.
+	if lo, hi := before.Add(-time.Hour-time.Second), after.Add(-time.Hour+time.Second); clk.Now.Before(lo) || clk.Now.After(hi) {
+		t.Errorf("clock now: %v, want real time - 1h, within [%v, %v]", clk.Now, lo, hi)
 	}
 	if err := c.client("n2").Put(ctx, "k", "first", 3, ""); err != nil {
 		t.Fatal(err)
@@ -520,6 +554,9 @@ func TestVClockContextCoversOnlyWhatWasSeen(t *testing.T) {
 	if err := c.client("n1").Put(ctx, "k", "A", 1, ""); err != nil {
 		t.Fatalf("put A on n1 alone: %v", err)
 	}
+	// The put returns at W=1 with its attempts to n2 and n3 running on: heal only once both
+	// were dropped, or A could reach them directly and the test would not test the context.
+	c.waitStat("n1", "fault_drop_out", 2)
 	c.heal()
 	if err := c.client("n1").Put(ctx, "k", "B", 3, ""); err != nil {
 		t.Fatalf("put B: %v", err)
@@ -567,8 +604,11 @@ func TestVClockForwardsFromNonReplicas(t *testing.T) {
 		t.Errorf("vclock_forward on n1+n2: got %d, want 3", got)
 	}
 	for _, id := range c.ids {
-		if d := c.dump(id); slices.Contains(c.replicas(key), id) != (len(d.Keys[key].Values) > 0) {
-			t.Errorf("%s holds %v; replica: %v", id, d.Keys[key].Values, slices.Contains(c.replicas(key), id))
+		if slices.Contains(c.replicas(key), id) {
+			// The third replica's copy travels after the w=2 acks (or by read repair).
+			c.waitValues(id, key, "ab")
+		} else if d := c.dump(id); len(d.Keys[key].Values) > 0 {
+			t.Errorf("non-replica %s holds %v", id, d.Keys[key].Values)
 		}
 	}
 }

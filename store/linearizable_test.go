@@ -14,6 +14,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/internal/wait"
 )
 
 type regInput struct {
@@ -51,10 +52,9 @@ var registerModel = porcupine.Model{
 	},
 }
 
-// registerHistory runs concurrent reads and writes of a few keys through random nodes, with
-// midway disturbance, and returns the history: failed ops are left out, indeterminate writes
-// never return.
-func registerHistory(t *testing.T, c *testCluster, disturb func()) []porcupine.Operation {
+// registerHistory runs concurrent reads and writes of a few keys through random nodes and
+// returns the history: failed ops are left out, indeterminate writes never return.
+func registerHistory(t *testing.T, c *testCluster) []porcupine.Operation {
 	t.Helper()
 	start := time.Now()
 	var mu sync.Mutex
@@ -95,8 +95,6 @@ func registerHistory(t *testing.T, c *testCluster, disturb func()) []porcupine.O
 			}
 		}()
 	}
-	time.Sleep(30 * time.Millisecond)
-	disturb()
 	wg.Wait()
 	return ops
 }
@@ -125,12 +123,18 @@ func TestABDIsLinearizable(t *testing.T) {
 	var mu sync.Mutex
 	var ops []porcupine.Operation
 	var wg sync.WaitGroup
+	stop := make(chan struct{})
 	for p := 0; p < 6; p++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewSource(int64(p)))
-			for i := 0; time.Since(start) < 1500*time.Millisecond; i++ {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				in := regInput{key: key, write: p < 2}
 				if !in.write {
 					time.Sleep(time.Duration(rng.Intn(10)) * time.Millisecond) // spread reads over the writes
@@ -162,15 +166,22 @@ func TestABDIsLinearizable(t *testing.T) {
 			}
 		}()
 	}
+	// Run for 1.5 s and until the history exercised the write-back at least once (a fixed 1.5 s
+	// asserted that it had, which a loaded machine running fewer ops could miss).
+	err := wait.Until(t, settle, func() (bool, string) {
+		n := c.sumStat("abd_write_back")
+		return time.Since(start) >= 1500*time.Millisecond && n > 0, fmt.Sprintf("abd_write_back %d", n)
+	})
+	close(stop)
 	wg.Wait()
+	if err != nil {
+		t.Errorf("the history never exercised the write-back: %v", err)
+	}
 	res := porcupine.CheckOperationsTimeout(registerModel, ops, 30*time.Second)
 	if res != porcupine.Ok {
 		t.Errorf("abd history of %d ops: porcupine says %v, want ok", len(ops), res)
 	}
-	t.Logf("%d ops", len(ops))
-	if got := c.sumStat("abd_write_back"); got == 0 {
-		t.Errorf("abd_write_back: got 0, want > 0 (the test did not exercise the write-back)")
-	}
+	t.Logf("%d ops, %d write-backs", len(ops), c.sumStat("abd_write_back"))
 }
 
 // The control: the same workload under lww with one node's clock an hour behind must be caught.
@@ -179,7 +190,7 @@ func TestLWWWithSkewIsNotLinearizable(t *testing.T) {
 	if err := c.client("n1").SetClock(context.Background(), -time.Hour, 0); err != nil {
 		t.Fatal(err)
 	}
-	ops := registerHistory(t, c, func() {})
+	ops := registerHistory(t, c)
 	// The random workload loses n1's writes whenever they follow another node's, but whether
 	// its overlapping ops leave an order porcupine must reject depends on the machine's load.
 	// So end with the anomaly made plain: a write through n2, then one through n1 (stamped an
@@ -240,9 +251,15 @@ func TestSloppyQuorumBreaksABD(t *testing.T) {
 				}
 			}
 			writer := c.client(walk[3])
-			// The first attempt teaches the writer that p0 and p1 are down; then it retries.
+			// The first attempt teaches the writer that p0 and p1 are down (they do not answer
+			// its query phase); then it tries again. Its answer can come back before the timed
+			// out calls mark them suspect, so wait for that rather than retry on luck.
 			err := writer.Put(ctx, key, "new", 2, "")
-			for i := 0; err != nil && i < 2; i++ {
+			wl := c.node(walk[3]).repl.(*Leaderless)
+			wait.For(t, settle, fmt.Sprintf("writer %s to suspect %v", walk[3], sideA), func() (bool, string) {
+				return wl.isSuspect(sideA[0]) && wl.isSuspect(sideA[1]), fmt.Sprintf("suspects %v", wl.suspects())
+			})
+			if err != nil {
 				err = writer.Put(ctx, key, "new", 2, "")
 			}
 			if !sloppy {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/internal/wait"
 	"github.com/rs/zerolog"
 )
 
@@ -68,8 +69,7 @@ func startMLChild(t *testing.T, spec childSpec) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting child %s: %v", spec.ID, err)
 	}
-	c := client.New(spec.Peers[spec.ID], client.WithTimeout(time.Second))
-	eventually(t, "child "+spec.ID+" healthy", func() bool { return c.Health(context.Background()) == nil })
+	healthy(t, "child "+spec.ID, client.New(spec.Peers[spec.ID], client.WithTimeout(time.Second)))
 	return cmd
 }
 
@@ -135,9 +135,9 @@ func TestMultileaderQueueSurvivesKill9(t *testing.T) {
 		}
 	}
 	for _, id := range ids {
-		eventually(t, id+" has every increment", func() bool {
+		wait.For(t, settle, id+" to have every increment", func() (bool, string) {
 			n, err := admin(id).Counter(ctx, "c", 0)
-			return err == nil && n == writes
+			return err == nil && n == writes, fmt.Sprintf("counter %d (%v)", n, err)
 		})
 	}
 	t.Logf("%d increments queued before kill -9 reached every leader %s after heal", writes, time.Since(healed))

@@ -44,10 +44,13 @@ func TestMultileaderE2ELagTwoHops(t *testing.T) {
 			if err := c.client(tt.origin).Put(ctx, "k", "v", 0, ""); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "the write reaches "+tt.far, func() bool {
-				v, err := c.client(tt.far).Get(ctx, "k", 0)
-				return err == nil && slices.Equal(v.Values, []string{"v"})
-			})
+			// The far leader records its sample after it commits the write, so the write can be
+			// readable there first: wait for every queue to drain (the middle leader dequeues
+			// once the far one answered, after recording).
+			c.waitMLDrained()
+			if v, err := c.client(tt.far).Get(ctx, "k", 0); err != nil || !slices.Equal(v.Values, []string{"v"}) {
+				t.Fatalf("%s after the queues drained: got %v (%v), want [v]", tt.far, v.Values, err)
+			}
 			mid, far := c.e2eOf(tt.mid, tt.origin), c.e2eOf(tt.far, tt.origin)
 			if mid.samples != 1 || far.samples != 1 || len(mid.lags.buf) != 1 || len(far.lags.buf) != 1 {
 				t.Fatalf("end-to-end samples for %s: %s has %d (window %d), %s has %d (window %d), want 1 each",

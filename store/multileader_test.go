@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/internal/wait"
 )
 
 func multileader(conflict, topology string) func(*Config) {
@@ -41,39 +42,54 @@ func (c *testCluster) healAll() {
 	}
 }
 
-// converged reports whether every running node dumps the same data.
-func (c *testCluster) converged() bool {
+// converged reports whether every node dumps the same data, and if not, how two differ.
+func (c *testCluster) converged() (bool, string) {
 	var first *client.Dump
 	for _, id := range c.ids {
 		d, err := c.client(id).Dump(context.Background())
 		if err != nil {
-			return false
+			return false, fmt.Sprintf("dump %s: %v", id, err)
 		}
 		if first == nil {
 			first = &d
 			continue
 		}
 		if !reflect.DeepEqual(first.Keys, d.Keys) {
-			return false
+			return false, fmt.Sprintf("%s %+v, %s %+v", c.ids[0], first.Keys, id, d.Keys)
 		}
 	}
-	return true
+	return true, ""
 }
 
-// waitConverged waits (bounded) for convergence and reports how long it took.
+// mlDrained reports whether every running node's outbound queues are empty: each queued write
+// was acknowledged, so its receiver finished applying it, counters and conflict reports
+// included (a receiver commits, then counts, then answers).
+func (c *testCluster) mlDrained() (bool, string) {
+	for _, id := range c.ids {
+		rn, ok := c.nodes[id]
+		if !ok {
+			continue
+		}
+		if q := rn.node.repl.(*Multileader).extraStats()["ml_queue_total"].(int64); q != 0 {
+			return false, fmt.Sprintf("%s has %d queued", id, q)
+		}
+	}
+	return true, ""
+}
+
+func (c *testCluster) waitMLDrained() {
+	c.t.Helper()
+	wait.For(c.t, settle, "every outbound queue to drain", c.mlDrained)
+}
+
+// waitConverged waits (bounded) until every queue drained and the replicas agree, and reports
+// how long since since that took (for the log; no test asserts on it). Drained first: with no
+// new client writes that state is final (a forward is queued before the write it forwards is
+// acknowledged), so the agreement seen then is not a passing coincidence.
 func (c *testCluster) waitConverged(since time.Time) time.Duration {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !c.converged() {
-		if time.Now().After(deadline) {
-			for _, id := range c.ids {
-				d, err := c.client(id).Dump(context.Background())
-				c.t.Logf("%s: %+v %v", id, d.Keys, err)
-			}
-			c.t.Fatalf("replicas did not converge within 10s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.waitMLDrained()
+	wait.For(c.t, settle, "replicas to converge", c.converged)
 	return time.Since(since)
 }
 
@@ -320,15 +336,7 @@ func TestMultileaderTopologies(t *testing.T) {
 				}
 			}
 			took := c.waitConverged(time.Now())
-			t.Logf("converged %s after the last write", took)
-			eventually(t, "queues empty", func() bool {
-				for id := range c.nodes {
-					if c.node(id).repl.(*Multileader).extraStats()["ml_queue_total"].(int64) != 0 {
-						return false
-					}
-				}
-				return true
-			})
+			t.Logf("converged and drained %s after the last write", took)
 			s, err := c.client("n2").SetRead(context.Background(), "s", 0)
 			if err != nil || len(s) != nodes*perNode {
 				t.Fatalf("set: got %d elements (%v), want %d", len(s), err, nodes*perNode)
@@ -428,8 +436,8 @@ func TestMultileaderW(t *testing.T) {
 		t.Fatalf("w=2 cut off: got %v, want indeterminate", err)
 	}
 	c.healAll()
-	eventually(t, "the indeterminate write replicates", func() bool {
+	wait.For(t, settle, "the indeterminate write to replicate to n3", func() (bool, string) {
 		v, err := c.client("n3").Get(ctx, "k", 0)
-		return err == nil && slices.Equal(v.Values, []string{"c"})
+		return err == nil && slices.Equal(v.Values, []string{"c"}), fmt.Sprintf("%v (%v)", v.Values, err)
 	})
 }

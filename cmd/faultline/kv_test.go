@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/internal/wait"
 )
 
 // kvFreeAddrs returns n distinct loopback addresses that were free a moment ago.
@@ -90,23 +91,20 @@ func startKVCluster(t *testing.T, token string) map[string]string {
 		})
 		done[id] = exited
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	for _, id := range ids {
 		c := client.New(nodes[id], client.WithTimeout(time.Second))
-		for {
-			err := c.Health(ctx)
+		wait.For(t, time.Minute, fmt.Sprintf("node %s at %s to answer /health", id, nodes[id]), func() (bool, string) {
+			err := c.Health(context.Background())
 			if err == nil {
-				break
+				return true, ""
 			}
 			select {
 			case <-done[id]:
 				t.Fatalf("node %s exited during start-up: %v", id, err)
-			case <-ctx.Done():
-				t.Fatalf("node %s at %s not healthy: %v", id, nodes[id], err)
-			case <-time.After(50 * time.Millisecond):
+			default:
 			}
-		}
+			return false, err.Error()
+		})
 	}
 	return nodes
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/testbin"
+	"github.com/faultline/faultline/internal/wait"
 )
 
 var binary string // the faultline binary, for tests that run it as a user would
@@ -153,20 +154,18 @@ func TestRunNoOrphans(t *testing.T) {
 	defer cmd.Process.Kill()
 	// Wait until ops are being recorded.
 	var hist string
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	wait.For(t, time.Minute, "the run to write 20000 bytes of history", func() (bool, string) {
 		m, _ := filepath.Glob(filepath.Join(results, "*", "*", "history.jsonl"))
-		if len(m) == 1 {
-			if st, err := os.Stat(m[0]); err == nil && st.Size() > 20000 {
-				hist = m[0]
-				break
-			}
+		if len(m) != 1 {
+			return false, fmt.Sprintf("history files %v", m)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no history being written after 30s")
+		st, err := os.Stat(m[0])
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		hist = m[0]
+		return st.Size() > 20000, fmt.Sprintf("%d bytes", st.Size())
+	})
 	if n := len(processesUnder(tmp)); n != 3 {
 		t.Fatalf("got %d node processes under the harness's TMPDIR, want 3", n)
 	}
@@ -174,17 +173,11 @@ func TestRunNoOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	// The nodes die of their parent's death (a signal, then their exit): not at once.
+	wait.For(t, 30*time.Second, "the node processes to die with the killed harness", func() (bool, string) {
 		left := processesUnder(tmp)
-		if len(left) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node processes left after the harness was killed: %v", left)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(left) == 0, fmt.Sprintf("pids %v still running", left)
+	})
 	// What the killed harness wrote is checkable (a truncated last line is tolerated).
 	code, out := checkCLI(t, "--checks", "linearizable", hist)
 	if code == exitCannotRun {

@@ -15,6 +15,7 @@ import (
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/harness/local"
 	"github.com/faultline/faultline/internal/testbin"
+	"github.com/faultline/faultline/internal/wait"
 )
 
 var binary string
@@ -62,15 +63,10 @@ func TestConfigValidate(t *testing.T) {
 
 func waitHealthy(t *testing.T, ctx context.Context, c *client.Client) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if err := c.Health(ctx); err == nil {
-			return
-		} else if time.Now().After(deadline) {
-			t.Fatalf("node %s not healthy: %v", c.Addr(), err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	wait.For(t, 30*time.Second, "node "+c.Addr()+" to answer /health", func() (bool, string) {
+		err := c.Health(ctx)
+		return err == nil, fmt.Sprint(err)
+	})
 }
 
 // TestFaults drives every fault of the local runtime against a real 3-node cluster and checks
@@ -156,17 +152,10 @@ func TestFaults(t *testing.T) {
 	}
 	// The store suspects peers that failed a call until its prober hears them again, so the
 	// first writes after healing may still skip them: retry for a bounded time.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	wait.For(t, 30*time.Second, "a W=3 put through n1 to succeed after Heal", func() (bool, string) {
 		err := cs["n1"].Put(ctx, "b", "4", 3, "")
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("W=3 put after Heal: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 
 	// A partition survives the restart of a node it names.
 	if err := rt.Partition(ctx, map[string][]string{"n1": {"n2", "n3"}}); err != nil {
