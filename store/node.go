@@ -346,6 +346,9 @@ func (n *Node) decodeBody(w http.ResponseWriter, r *http.Request, v any) (int, e
 		if errors.As(err, &mbe) {
 			return http.StatusRequestEntityTooLarge, fmt.Errorf("body larger than %d bytes", mbe.Limit)
 		}
+		if isReadTimeout(err) {
+			return http.StatusRequestTimeout, errors.New("request body not received in time (the node's body read timeout)")
+		}
 		return http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
