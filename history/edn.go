@@ -39,7 +39,9 @@ type rawOp struct {
 }
 
 // ReadEDN reads a Jepsen EDN history: a stream of op maps (usually one a line), or a single
-// vector (or list) of them. A last form cut short by a killed run is dropped with a warning.
+// vector (or list) of them. Any malformed form is an error naming its line, a form the file
+// ends inside included (a bracket never closed swallows every line after it, so dropping it
+// would drop the rest of the history).
 func ReadEDN(r io.Reader) (*File, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var raws []rawOp
@@ -60,9 +62,9 @@ func ReadEDN(r io.Reader) (*File, error) {
 		}
 		v, derr := decodeEDN(form)
 		if derr != nil {
-			if err == io.EOF { // the file ends inside this form
-				warnings = append(warnings, fmt.Sprintf("line %d: truncated last form ignored (%d bytes): %v", line, len(form), derr))
-				break
+			if err == io.EOF { // the file ends inside this form: cut off, or a bracket never closed
+				return nil, fmt.Errorf("history: edn: line %d: the form that begins here is not closed by the end of the file (line %d, %d bytes later): %w",
+					line, line+nl, len(form), derr)
 			}
 			return nil, fmt.Errorf("history: edn: line %d: %w", line, derr)
 		}
