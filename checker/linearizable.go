@@ -370,9 +370,16 @@ func linOutput(model string, p *history.Operation, out *linOut) string {
 func checkLinearizable(ctx context.Context, h *prepared, model string, cfg Config) (*Result, string) {
 	d := &LinearizableDetails{Model: model, Keys: len(h.keys)}
 	res := &Result{Details: d}
-	if len(h.pairs) == 0 {
+	switch {
+	case len(h.pairs) == 0 && len(h.ops) > 0:
+		// nemesis ops only: the empty set of operations is linearizable (Knossos and
+		// Porcupine both judge so)
+		res.Valid = Valid
+		res.Explanation = []string{fmt.Sprintf("the history held no client operation (%d nemesis ops only): linearizable, with nothing to order", h.counts.Nemesis)}
+		return res, ""
+	case len(h.pairs) == 0:
 		res.Valid = Unknown
-		res.Explanation = []string{"no client operations: nothing to check"}
+		res.Explanation = []string{"no operations at all: nothing to check"}
 		return res, ""
 	}
 	pm := linModel(model)
