@@ -260,7 +260,7 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 			head += fmt.Sprintf(" (%d lost below the acknowledged sum, %d in excess of every attempt)", d.Lost, d.Excess)
 		}
 		res.Explanation = append([]string{head}, res.Explanation...)
-	case h.finalProcess > 0 && (d.Keys == 0 || len(d.NeverRead) > 0):
+	case h.finalNamed() && (d.Keys == 0 || len(d.NeverRead) > 0):
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, noFinalReads(h, d.NeverRead, "increments"))
 	case d.Keys == 0 && len(d.NeverRead) == 0:

@@ -67,8 +67,12 @@ func contains(sorted []int64, x int64) bool {
 // a read by a process from it on; without, any read.
 func (h *prepared) isFinal(i int) bool {
 	p := &h.pairs[i]
-	return p.F == history.FRead && (h.finalProcess == 0 || int(p.Process) >= h.finalProcess)
+	return !h.noFinal && p.F == history.FRead && (h.finalProcess == 0 || int(p.Process) >= h.finalProcess)
 }
+
+// finalNamed reports whether the run said which reads are final (or that there are none), so
+// a key without one cannot fall back to its last ok read.
+func (h *prepared) finalNamed() bool { return h.finalProcess > 0 || h.noFinal }
 
 // finalRead returns a key's final read: its last ok read by completion order (with
 // h.finalProcess set, its last ok read by a final-read process), or -1.
@@ -98,6 +102,8 @@ func noFinalReads(h *prepared, keys []string, what string) string {
 	}
 	var msg string
 	switch {
+	case h.noFinal:
+		msg = "no final reads: the run stopped before taking them"
 	case !tried:
 		msg = fmt.Sprintf("no final reads (no read by a process from %d on): the run was interrupted before them", h.finalProcess)
 	case len(keys) == 0:
@@ -281,7 +287,7 @@ func checkSet(h *prepared, workload string) *Result {
 	case d.Keys == 0:
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, "no adds or reads: nothing to check")
-	case h.finalProcess > 0 && (len(d.NeverRead) > 0 || finalKeys == 0):
+	case h.finalNamed() && (len(d.NeverRead) > 0 || finalKeys == 0):
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, noFinalReads(h, d.NeverRead, "adds"))
 	case len(d.NeverRead) > 0:
