@@ -481,11 +481,11 @@ func (h *prepared) ref(i int) OpRef {
 	p := &h.pairs[i]
 	inv := &h.ops[p.Invoke]
 	r := OpRef{
-		Process: p.Process.String(), F: inv.F, Key: p.Key, Type: string(p.Type), // as recorded (add, not incr)
+		Process: p.Process.String(), F: history.Clip(inv.F), Key: history.Clip(p.Key), Type: string(p.Type), // as recorded (add, not incr)
 		Line: inv.Line, Index: inv.Index, Call: p.Call,
 	}
 	if !p.Input.IsNil() || p.F != history.FRead {
-		r.Input = p.Input.String()
+		r.Input = p.Input.Short()
 	}
 	if p.Type == history.OK && p.F == history.FRead {
 		r.Output = shortValue(p.Output)
@@ -499,10 +499,23 @@ func (h *prepared) ref(i int) OpRef {
 // shortValue renders a value, eliding the middle of long lists.
 func shortValue(v history.Value) string {
 	if v.Kind != history.KindList || len(v.List) <= capN {
-		return v.String()
+		return v.Short()
 	}
 	head := history.List(v.List[:capN]...).String()
 	return fmt.Sprintf("%s ... %d more]", head[:len(head)-1], len(v.List)-capN)
+}
+
+// clipKeys bounds a list of keys for a message: at most capN of them, each clipped.
+func clipKeys(keys []string) []string {
+	out := make([]string, 0, min(len(keys), capN+1))
+	for i, k := range keys {
+		if i == capN {
+			out = append(out, fmt.Sprintf("... %d more", len(keys)-capN))
+			break
+		}
+		out = append(out, history.Clip(k))
+	}
+	return out
 }
 
 // where renders an op's position: "line 12" or "index 12".

@@ -112,7 +112,7 @@ func noFinalReads(h *prepared, keys []string, what string) string {
 		msg = "no ok final read of some keys (every final read of them failed or was indeterminate)"
 	}
 	if len(keys) > 0 {
-		msg += fmt.Sprintf("; %d keys with acknowledged %s cannot be checked: %v", len(keys), what, keys)
+		msg += fmt.Sprintf("; %d keys with acknowledged %s cannot be checked: %v", len(keys), what, clipKeys(keys))
 	}
 	return msg
 }
@@ -146,7 +146,7 @@ func checkSet(h *prepared, workload string) *Result {
 			switch p.F {
 			case history.FAdd:
 				if p.Input.Kind != history.KindInt {
-					return skipped(fmt.Sprintf("cannot check %s: add value %s: want an integer", h.ref(i).describe(), p.Input))
+					return skipped(fmt.Sprintf("cannot check %s: add value %s: want an integer", h.ref(i).describe(), p.Input.Short()))
 				}
 				d.Attempted++
 				e := get(p.Input.Int)
@@ -175,7 +175,7 @@ func checkSet(h *prepared, workload string) *Result {
 		}
 		d.Keys++
 		fi := finalRead(h, key)
-		ak := SetKey{Key: key}
+		ak := SetKey{Key: history.Clip(key)}
 		// unexpected: read (anywhere, final or not) but never added
 		seenUnexpected := make(map[int64]bool)
 		sets := make(map[int][]int64, len(reads))
@@ -199,7 +199,7 @@ func checkSet(h *prepared, workload string) *Result {
 		if fi < 0 {
 			for _, e := range elems {
 				if e.acked {
-					d.NeverRead = append(d.NeverRead, key)
+					d.NeverRead = append(d.NeverRead, history.Clip(key))
 					break
 				}
 			}
@@ -292,7 +292,7 @@ func checkSet(h *prepared, workload string) *Result {
 		res.Explanation = append(res.Explanation, noFinalReads(h, d.NeverRead, "adds"))
 	case len(d.NeverRead) > 0:
 		res.Valid = Unknown
-		res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged adds but no ok read to check them against: %v", len(d.NeverRead), d.NeverRead))
+		res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged adds but no ok read to check them against: %v", len(d.NeverRead), clipKeys(d.NeverRead)))
 	case d.Unsettled > 0:
 		// acknowledged, absent from the final read, and no later read could show whether it
 		// is there: never valid

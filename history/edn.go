@@ -3,6 +3,7 @@ package history
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -259,12 +260,12 @@ func isEDNDelim(c byte) bool {
 func decodeEDN(b []byte) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed edn: %v", r)
+			err = fmt.Errorf("malformed edn: %s", Clip(fmt.Sprint(r)))
 		}
 	}()
 	d := edn.NewDecoder(bytes.NewReader(b))
 	if err := d.Decode(&v); err != nil {
-		return nil, err
+		return nil, errors.New(Clip(err.Error())) // the library may quote the input
 	}
 	return untag(v), nil
 }
@@ -286,7 +287,7 @@ func untag(v any) any {
 func rawFromEDN(v any, line int) (rawOp, error) {
 	m, ok := v.(map[any]any)
 	if !ok {
-		return rawOp{}, fmt.Errorf("want an op map, got %s", ednString(v))
+		return rawOp{}, fmt.Errorf("want an op map, got %s", ednShort(v))
 	}
 	raw := rawOp{line: line}
 	for k, x := range m {
@@ -326,7 +327,7 @@ func rawFromEDN(v any, line int) (rawOp, error) {
 		}
 	}
 	if raw.typ == "" {
-		return rawOp{}, fmt.Errorf("op without :type: %s", ednString(v))
+		return rawOp{}, fmt.Errorf("op without :type: %s", ednShort(v))
 	}
 	return raw, nil
 }
@@ -358,14 +359,14 @@ func processFromEDN(x any) (Process, error) {
 			return NemesisProcess, nil
 		}
 	}
-	return 0, fmt.Errorf(":process %s: want a non-negative integer or :nemesis", ednString(x))
+	return 0, fmt.Errorf(":process %s: want a non-negative integer or :nemesis", ednShort(x))
 }
 
 func intFromEDN(field string, x any) (int64, error) {
 	if n, ok := x.(int64); ok {
 		return n, nil
 	}
-	return 0, fmt.Errorf(":%s %s: want an integer", field, ednString(x))
+	return 0, fmt.Errorf(":%s %s: want an integer", field, ednShort(x))
 }
 
 // opsFromRaw interprets the raw ops' values: independent [key value] tuples when every client
@@ -472,7 +473,7 @@ func valueFromEDN(v any) (Value, error) {
 		for _, e := range y {
 			n, ok := e.(int64)
 			if !ok {
-				return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednString(v))
+				return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednShort(v))
 			}
 			xs = append(xs, n)
 		}
@@ -482,15 +483,18 @@ func valueFromEDN(v any) (Value, error) {
 		for e := range y {
 			n, ok := e.(int64)
 			if !ok {
-				return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednString(v))
+				return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednShort(v))
 			}
 			xs = append(xs, n)
 		}
 		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
 		return List(xs...), nil
 	}
-	return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednString(v))
+	return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednShort(v))
 }
+
+// ednShort renders v for a message, clipped (see Clip).
+func ednShort(v any) string { return Clip(ednString(v)) }
 
 func ednString(v any) (s string) {
 	defer func() {

@@ -324,14 +324,14 @@ func faultRows(d *runData) []faultRow {
 			if dur, err := time.ParseDuration(took); err == nil {
 				took = fmtDur(int64(dur))
 			}
-			out = append(out, faultRow{At: at, F: str(e, "f"), Node: str(e, "node"), Detail: str(e, "detail"), Took: took, Error: str(e, "error")})
+			out = append(out, faultRow{At: at, F: history.Clip(str(e, "f")), Node: history.Clip(str(e, "node")), Detail: history.Clip(str(e, "detail")), Took: took, Error: history.Clip(str(e, "error"))})
 		}
 		return out
 	}
 	for i := range d.ops {
 		op := &d.ops[i]
 		if op.Process.IsNemesis() {
-			out = append(out, faultRow{At: fmtDur(op.Time), F: op.F, Node: op.Node, Detail: op.Detail, Error: op.Error})
+			out = append(out, faultRow{At: fmtDur(op.Time), F: history.Clip(op.F), Node: history.Clip(op.Node), Detail: history.Clip(op.Detail), Error: history.Clip(op.Error)})
 		}
 	}
 	return out
