@@ -64,8 +64,8 @@ func ReadEDN(r io.Reader) (*File, error) {
 		v, derr := decodeEDN(form)
 		if derr != nil {
 			if err == io.EOF { // the file ends inside this form: cut off, or a bracket never closed
-				return nil, fmt.Errorf("history: edn: line %d: the form that begins here is not closed by the end of the file (line %d, %d bytes later): %w",
-					line, line+nl, len(form), derr)
+				return nil, fmt.Errorf("history: edn: line %d: the form that begins here is never closed: the file ends %d bytes later, at line %d: %w",
+					line, len(form), line+nl, derr)
 			}
 			return nil, fmt.Errorf("history: edn: line %d: %w", line, derr)
 		}

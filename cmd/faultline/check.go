@@ -26,6 +26,10 @@ func checkCommand(env *appEnv) *cli.Command {
 		ArgsUsage: "PATH",
 		Description: "PATH is a run folder (history.jsonl, optional dumps.json and config.json) or a history file.\n" +
 			"Checkers: " + strings.Join(checker.Names(), ", ") + ".\n" +
+			"A malformed record is broken input (exit 3, naming its line). A JSONL history cut off in its\n" +
+			"last line (a killed run), or a run folder whose run did not finish (no stats.json nor\n" +
+			"results.json), is checked as a partial history: the verdict says so and what is missing, and\n" +
+			"checkers that need final reads say unknown.\n" +
 			"Exit codes: 0 valid, 1 invalid, 2 unknown, 3 could not run.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "auto", Usage: "linearizability model: register, kv, set, counter or auto"},
