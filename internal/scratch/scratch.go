@@ -8,6 +8,7 @@
 package scratch
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,7 +66,8 @@ type Dir struct {
 
 // Stale lists the scratch directories under base ("" = the temp dir) that are ours (the name
 // prefix and a readable marker) and whose owner is gone (no such process on this host, or the
-// pid now belongs to a process started at another time). runID, if not "", keeps only that
+// pid now belongs to a process started at another time), and that no running process names on
+// its command line (a node that outlived its harness). runID, if not "", keeps only that
 // run's. A directory whose marker names another host, or whose owner may still live, is kept.
 func Stale(base, runID string) ([]Dir, error) {
 	if base == "" {
@@ -76,6 +78,7 @@ func Stale(base, runID string) ([]Dir, error) {
 		return nil, fmt.Errorf("scratch: %w", err)
 	}
 	host, _ := os.Hostname()
+	cmdlines := processCmdlines()
 	var out []Dir
 	for _, e := range ents {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), Prefix) {
@@ -86,7 +89,7 @@ func Stale(base, runID string) ([]Dir, error) {
 		if !ok || m.Host != host || (runID != "" && m.RunID != runID) {
 			continue
 		}
-		if alive(m.PID, m.Start) {
+		if alive(m.PID, m.Start) || usedBy(cmdlines, path) {
 			continue
 		}
 		out = append(out, Dir{Path: path, Marker: m})
@@ -102,6 +105,9 @@ func Remove(d Dir) error {
 	}
 	if alive(m.PID, m.Start) {
 		return fmt.Errorf("scratch: %s: its owner (pid %d) is running; kept", d.Path, m.PID)
+	}
+	if usedBy(processCmdlines(), d.Path) {
+		return fmt.Errorf("scratch: %s: a running process names it (a node outliving its run?); kept", d.Path)
 	}
 	if err := os.RemoveAll(d.Path); err != nil {
 		return fmt.Errorf("scratch: %w", err)
@@ -128,6 +134,35 @@ func alive(pid int, start uint64) bool {
 	}
 	now := startTime(pid)
 	return now == 0 || now == start // unreadable: assume it is the owner
+}
+
+// processCmdlines returns the command lines of the running processes (Linux /proc; none
+// elsewhere).
+func processCmdlines() [][]byte {
+	ents, _ := os.ReadDir("/proc")
+	var out [][]byte
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && len(b) > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// usedBy reports whether a command line names dir or a path inside it (a node started with
+// --data dir/data/n1 that outlived its harness).
+func usedBy(cmdlines [][]byte, dir string) bool {
+	for _, c := range cmdlines {
+		for _, arg := range bytes.Split(c, []byte{0}) {
+			if a := string(arg); a == dir || strings.HasPrefix(a, dir+string(filepath.Separator)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // startTime returns a process's start time in clock ticks since boot from /proc, or 0.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,5 +92,38 @@ func TestStale(t *testing.T) {
 	d := Dir{Path: live, Marker: Marker{PID: os.Getpid(), Start: startTime(os.Getpid())}}
 	if err := Remove(d); err == nil {
 		t.Errorf("remove of the live run's dir: got nil error, want it kept")
+	}
+}
+
+// TestStaleKeepsDirsInUse: a directory whose owner is gone but that a running process names
+// (a node started with --data inside it, outliving its harness) is kept.
+func TestStaleKeepsDirsInUse(t *testing.T) {
+	base := t.TempDir()
+	host, _ := os.Hostname()
+	dir := filepath.Join(base, Prefix+"register-kill-9")
+	writeMarker(t, dir, Marker{PID: deadPID(t), Host: host})
+	listed, _ := Stale(base, "")
+	if len(listed) != 1 {
+		t.Fatalf("got %v, want the dir listed while nothing uses it", listed)
+	}
+	// a process with the path as an argument, as a node has its --data: a shell waiting on
+	// its input (a builtin: no child process), ended by closing that input
+	cmd := exec.Command("sh", "-c", "read x", "node", filepath.Join(dir, "data", "n1"))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	if got, _ := Stale(base, ""); len(got) != 0 {
+		t.Errorf("got %v, want none: a running process names the dir", got)
+	}
+	if err := Remove(listed[0]); err == nil || !strings.Contains(err.Error(), "names it") {
+		t.Errorf("remove: got %v, want the dir kept because a process names it", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("%s: %v, want it kept", dir, err)
 	}
 }
