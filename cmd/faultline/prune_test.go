@@ -90,6 +90,9 @@ func TestKilledRunCheckAndPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+	// the nodes die with their harness (Pdeathsig), a moment later: prune keeps a directory a
+	// live process names, so wait for them
+	waitFor(t, "the killed run's nodes to exit", 30*time.Second, func() bool { return len(processesUnder(scratchDir)) == 0 })
 
 	code, out := checkCLI(t, runDir)
 	if code == exitCannotRun {
