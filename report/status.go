@@ -29,15 +29,17 @@ type Status struct {
 func ReadStatus(dir string) (Status, error) {
 	var s Status
 	var cfg struct {
-		Time string `json:"time"`
+		Time any `json:"time"` // a duration like "30s" (anything else: unknown)
 	}
 	found, err := readOptional(filepath.Join(dir, ConfigFile), &cfg)
 	if err != nil {
 		return s, err
 	}
 	s.HasConfig = found
-	if d, err := time.ParseDuration(cfg.Time); err == nil && d > 0 {
-		s.Planned = d
+	if t, ok := cfg.Time.(string); ok {
+		if d, err := time.ParseDuration(t); err == nil && d > 0 {
+			s.Planned = d
+		}
 	}
 	var st struct {
 		Harness struct {
