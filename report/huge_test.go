@@ -10,7 +10,8 @@ import (
 )
 
 // TestHugeValuesInReport: one huge key, value, error and nemesis detail in a history do not
-// fill report.html: each shows at most history.MaxShown bytes and says how much was cut.
+// fill report.html: each shows at most history.MaxShown bytes and says how much was cut. Lines
+// of a results.json (from an older faultline) are bounded too.
 func TestHugeValuesInReport(t *testing.T) {
 	const size = 1 << 20
 	dir := filepath.Join(t.TempDir(), "register-partition", "20261125T120000.000")
@@ -36,6 +37,13 @@ func TestHugeValuesInReport(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"workload":"register","concurrency":2}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// a results.json of an older faultline, with a huge explanation, warning and details
+	bigQ := strings.Repeat("q", size)
+	results := `{"valid":false,"workload":"register","selected":["linearizable"],"warnings":["` + bigQ + `"],` +
+		`"checkers":{"linearizable":{"valid":false,"decides":true,"explanation":["` + bigQ + `"],"details":{"x":"` + bigQ + `"}}}}`
+	if err := os.WriteFile(filepath.Join(dir, ResultsFile), []byte(results), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := WriteHTML(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +57,9 @@ func TestHugeValuesInReport(t *testing.T) {
 			i := strings.Index(page, long)
 			t.Errorf("report.html shows more than 300 bytes of a %q value: %q", filler, page[max(0, i-200):i+300])
 		}
+	}
+	if long := strings.Repeat("q", 80<<10); strings.Contains(page, long) {
+		t.Errorf("report.html shows more than %d bytes of a results.json line", len(long))
 	}
 	if !strings.Contains(page, " cut)") {
 		t.Error("report.html: want it to say how much was cut")
