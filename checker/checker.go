@@ -93,6 +93,13 @@ type Config struct {
 	// only; with none (an interrupted run, failed final reads) they say unknown. 0: not
 	// named (Jepsen histories), the last ok read of each key is its final read.
 	FinalProcess int
+	// Partial says in words why the history is not the whole run (its last line cut off, the
+	// run killed or interrupted before its end); the verdict covers what was read, and
+	// Results.Partial and PartialNotes carry these words to the reader.
+	Partial []string
+	// NoFinalReads says the run never took its final reads (it was killed or interrupted
+	// before them): lost-updates and lost-increments, which judge against them, say unknown.
+	NoFinalReads bool
 	Log          zerolog.Logger
 	_            struct{}
 }
@@ -229,6 +236,10 @@ type Results struct {
 	// Visualization is the HTML file showing linearizability failures, if one was written.
 	Visualization string   `json:"visualization,omitempty"`
 	Warnings      []string `json:"warnings,omitempty"`
+	// Partial: the history is not the whole run (Config.Partial); the verdict covers only
+	// what was read, and PartialNotes say what is missing.
+	Partial      bool     `json:"partial,omitempty"`
+	PartialNotes []string `json:"partial_notes,omitempty"`
 }
 
 // ExitCode maps the verdict to the CLI's exit code: 0 valid, 1 invalid, 2 unknown.
@@ -257,6 +268,7 @@ func Check(ctx context.Context, ops []history.Op, cfg Config) (*Results, error) 
 	}
 	h := newPrepared(ops, pairs)
 	h.finalProcess = cfg.FinalProcess
+	h.noFinal = cfg.NoFinalReads
 	workload := cfg.Workload
 	if workload == "" {
 		workload = inferWorkload(cfg.Model, pairs)
@@ -284,6 +296,10 @@ func Check(ctx context.Context, ops []history.Op, cfg Config) (*Results, error) 
 		Checkers: make(map[string]*Result),
 		Counts:   h.counts,
 	}
+	for _, n := range cfg.Partial {
+		res.PartialNotes = append(res.PartialNotes, history.ClipN(n, maxMessage))
+	}
+	res.Partial = len(res.PartialNotes) > 0
 	run := append(slices.Clone(selected), applicable(workload)...)
 	for _, name := range Names() {
 		if !slices.Contains(run, name) {
@@ -331,6 +347,11 @@ func Check(ctx context.Context, ops []history.Op, cfg Config) (*Results, error) 
 		res.Valid = Unknown
 		res.Warnings = append(res.Warnings, "no selected checker could decide a verdict")
 	}
+	for _, r := range res.Checkers {
+		clipAll(r.Explanation)
+		r.Skipped = history.ClipN(r.Skipped, maxMessage)
+	}
+	clipAll(res.Warnings)
 	return res, nil
 }
 
@@ -406,6 +427,8 @@ type prepared struct {
 	// finalProcess is Config.FinalProcess: reads by processes from it on are the final reads;
 	// 0 = the last ok read of a key is its final read.
 	finalProcess int
+	// noFinal is Config.NoFinalReads: the run took no final reads, no read is one.
+	noFinal bool
 }
 
 func newPrepared(ops []history.Op, pairs []history.Operation) *prepared {
@@ -458,11 +481,11 @@ func (h *prepared) ref(i int) OpRef {
 	p := &h.pairs[i]
 	inv := &h.ops[p.Invoke]
 	r := OpRef{
-		Process: p.Process.String(), F: inv.F, Key: p.Key, Type: string(p.Type), // as recorded (add, not incr)
+		Process: p.Process.String(), F: history.Clip(inv.F), Key: history.Clip(p.Key), Type: string(p.Type), // as recorded (add, not incr)
 		Line: inv.Line, Index: inv.Index, Call: p.Call,
 	}
 	if !p.Input.IsNil() || p.F != history.FRead {
-		r.Input = p.Input.String()
+		r.Input = p.Input.Short()
 	}
 	if p.Type == history.OK && p.F == history.FRead {
 		r.Output = shortValue(p.Output)
@@ -476,10 +499,23 @@ func (h *prepared) ref(i int) OpRef {
 // shortValue renders a value, eliding the middle of long lists.
 func shortValue(v history.Value) string {
 	if v.Kind != history.KindList || len(v.List) <= capN {
-		return v.String()
+		return v.Short()
 	}
 	head := history.List(v.List[:capN]...).String()
 	return fmt.Sprintf("%s ... %d more]", head[:len(head)-1], len(v.List)-capN)
+}
+
+// clipKeys bounds a list of keys for a message: at most capN of them, each clipped.
+func clipKeys(keys []string) []string {
+	out := make([]string, 0, min(len(keys), capN+1))
+	for i, k := range keys {
+		if i == capN {
+			out = append(out, fmt.Sprintf("... %d more", len(keys)-capN))
+			break
+		}
+		out = append(out, history.Clip(k))
+	}
+	return out
 }
 
 // where renders an op's position: "line 12" or "index 12".
@@ -514,9 +550,20 @@ func fmtTime(ns int64) string {
 	return "t=" + time.Duration(ns).String()
 }
 
+// clipAll bounds each message in place (see maxMessage).
+func clipAll(msgs []string) {
+	for i := range msgs {
+		msgs[i] = history.ClipN(msgs[i], maxMessage)
+	}
+}
+
 func skipped(reason string) *Result {
 	return &Result{Valid: Unknown, Skipped: reason, Explanation: []string{reason}}
 }
 
 // capN limits list lengths in details.
 const capN = 20
+
+// maxMessage bounds one explanation, warning or note: each value in it is clipped to
+// history.MaxShown already; this is the backstop for a line built of many.
+const maxMessage = 4 << 10

@@ -97,11 +97,11 @@ func checkConvergence(dumps history.Dumps, explicit bool) *Result {
 			d.Missing++
 		}
 		if len(d.DivergentKeys) < capN {
-			dv := Divergence{Key: key, Values: make(map[string]history.Value, len(hs)), Missing: missing}
+			dv := Divergence{Key: history.Clip(key), Values: make(map[string]history.Value, len(hs)), Missing: missing}
 			var parts []string
 			for _, n := range hs {
 				dv.Values[n] = dumps[n][key]
-				parts = append(parts, fmt.Sprintf("%s=%s", n, dumps[n][key]))
+				parts = append(parts, fmt.Sprintf("%s=%s", history.Clip(n), dumps[n][key].Short()))
 			}
 			d.DivergentKeys = append(d.DivergentKeys, dv)
 			msg := fmt.Sprintf("key %s: replicas disagree: %v", keyName(key), parts)

@@ -172,7 +172,7 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 				continue
 			}
 			if p.Input.Kind != history.KindInt {
-				return skipped(fmt.Sprintf("cannot check %s: incr value %s: want an integer", h.ref(i).describe(), p.Input))
+				return skipped(fmt.Sprintf("cannot check %s: incr value %s: want an integer", h.ref(i).describe(), p.Input.Short()))
 			}
 			if p.Type == history.Fail {
 				d.Failed++
@@ -201,16 +201,16 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 		}
 		if fi < 0 {
 			if ackedAny {
-				d.NeverRead = append(d.NeverRead, key)
+				d.NeverRead = append(d.NeverRead, history.Clip(key))
 			}
 			continue
 		}
 		final, ok := counterValue(h.pairs[fi].Output)
 		if !ok {
-			return skipped(fmt.Sprintf("cannot check %s: counter read %s: want an integer", h.ref(fi).describe(), h.pairs[fi].Output))
+			return skipped(fmt.Sprintf("cannot check %s: counter read %s: want an integer", h.ref(fi).describe(), h.pairs[fi].Output.Short()))
 		}
 		d.Keys++
-		ck := CounterKey{Key: key, Final: final, FinalRead: h.ref(fi), Acked: acked, IndetN: len(pool), Min: acked, Max: acked}
+		ck := CounterKey{Key: history.Clip(key), Final: final, FinalRead: h.ref(fi), Acked: acked, IndetN: len(pool), Min: acked, Max: acked}
 		for _, x := range pool {
 			if x < 0 {
 				ck.Min += x
@@ -260,7 +260,7 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 			head += fmt.Sprintf(" (%d lost below the acknowledged sum, %d in excess of every attempt)", d.Lost, d.Excess)
 		}
 		res.Explanation = append([]string{head}, res.Explanation...)
-	case h.finalProcess > 0 && (d.Keys == 0 || len(d.NeverRead) > 0):
+	case h.finalNamed() && (d.Keys == 0 || len(d.NeverRead) > 0):
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, noFinalReads(h, d.NeverRead, "increments"))
 	case d.Keys == 0 && len(d.NeverRead) == 0:
@@ -269,7 +269,7 @@ func checkLostIncrements(h *prepared, workload string) *Result {
 	case d.Undecided > 0 || len(d.NeverRead) > 0:
 		res.Valid = Unknown
 		if len(d.NeverRead) > 0 {
-			res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged increments but no ok read: %v", len(d.NeverRead), d.NeverRead))
+			res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged increments but no ok read: %v", len(d.NeverRead), clipKeys(d.NeverRead)))
 		}
 	case d.Unsettled > 0:
 		// acknowledged, yet no later read shows whether it took effect: never valid
@@ -350,7 +350,7 @@ func checkCounterBounds(h *prepared, workload string) *Result {
 			r := &h.pairs[ri]
 			v, ok := counterValue(r.Output)
 			if !ok {
-				return skipped(fmt.Sprintf("cannot check %s: counter read %s: want an integer", h.ref(ri).describe(), r.Output))
+				return skipped(fmt.Sprintf("cannot check %s: counter read %s: want an integer", h.ref(ri).describe(), r.Output.Short()))
 			}
 			d.Reads++
 			nd := sort.Search(len(dts), func(i int) bool { return dts[i] >= r.Call })  // Return < Call

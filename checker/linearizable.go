@@ -266,7 +266,7 @@ func buildKeyOps(h *prepared, model, key string, ins []linIn, outs []linOut, met
 			continue
 		}
 		in, out, meta := &ins[i], &outs[i], &metas[i]
-		*meta = linMeta{key: key, pair: i}
+		*meta = linMeta{key: keyName(key), pair: i}
 		if err := linInput(model, p, in); err != "" {
 			if ko.unsupported == "" {
 				ko.unsupported = fmt.Sprintf("%s: %s", h.ref(i).describe(), err)
@@ -303,26 +303,26 @@ func linInput(model string, p *history.Operation, in *linIn) string {
 		*in = linIn{f: linRead}
 	case p.F == history.FWrite && (model == ModelRegister || model == ModelKV):
 		if v.Kind != history.KindInt || v.Int == nilReg {
-			return fmt.Sprintf("write value %s: want an integer", v)
+			return fmt.Sprintf("write value %s: want an integer", v.Short())
 		}
 		*in = linIn{f: linWrite, a: v.Int}
 	case p.F == history.FCAS && (model == ModelRegister || model == ModelKV):
 		if v.Kind != history.KindList || len(v.List) != 2 || v.List[0] == nilReg || v.List[1] == nilReg {
-			return fmt.Sprintf("cas value %s: want [old new]", v)
+			return fmt.Sprintf("cas value %s: want [old new]", v.Short())
 		}
 		*in = linIn{f: linCAS, a: v.List[0], b: v.List[1]}
 	case p.F == history.FAdd && model == ModelSet:
 		if v.Kind != history.KindInt {
-			return fmt.Sprintf("add value %s: want an integer", v)
+			return fmt.Sprintf("add value %s: want an integer", v.Short())
 		}
 		*in = linIn{f: linAdd, a: v.Int}
 	case p.F == history.FIncr && model == ModelCounter:
 		if v.Kind != history.KindInt {
-			return fmt.Sprintf("incr value %s: want an integer", v)
+			return fmt.Sprintf("incr value %s: want an integer", v.Short())
 		}
 		*in = linIn{f: linIncr, a: v.Int}
 	default:
-		return fmt.Sprintf("f %q is not part of the %s model", p.F, model)
+		return fmt.Sprintf("f %s is not part of the %s model", history.Clip(strconv.Quote(p.F)), model)
 	}
 	return ""
 }
@@ -348,7 +348,7 @@ func linOutput(model string, p *history.Operation, out *linOut) string {
 		case history.KindNil:
 			*out = linOut{kind: outInt, v: 0} // a counter nobody incremented
 		default:
-			return fmt.Sprintf("counter read %s: want an integer", v)
+			return fmt.Sprintf("counter read %s: want an integer", v.Short())
 		}
 	default:
 		switch {
@@ -370,9 +370,16 @@ func linOutput(model string, p *history.Operation, out *linOut) string {
 func checkLinearizable(ctx context.Context, h *prepared, model string, cfg Config) (*Result, string) {
 	d := &LinearizableDetails{Model: model, Keys: len(h.keys)}
 	res := &Result{Details: d}
-	if len(h.pairs) == 0 {
+	switch {
+	case len(h.pairs) == 0 && len(h.ops) > 0:
+		// nemesis ops only: the empty set of operations is linearizable (Knossos and
+		// Porcupine both judge so)
+		res.Valid = Valid
+		res.Explanation = []string{fmt.Sprintf("the history held no client operation (%d nemesis ops only): linearizable, with nothing to order", h.counts.Nemesis)}
+		return res, ""
+	case len(h.pairs) == 0:
 		res.Valid = Unknown
-		res.Explanation = []string{"no client operations: nothing to check"}
+		res.Explanation = []string{"no operations at all: nothing to check"}
 		return res, ""
 	}
 	pm := linModel(model)
@@ -444,7 +451,7 @@ func checkLinearizable(ctx context.Context, h *prepared, model string, cfg Confi
 			d.Invalid++
 			invalid = append(invalid, k)
 			if len(d.InvalidKeys) < capN {
-				d.InvalidKeys = append(d.InvalidKeys, h.keys[k])
+				d.InvalidKeys = append(d.InvalidKeys, history.Clip(h.keys[k]))
 			}
 		default:
 			d.Unknown++
@@ -452,7 +459,7 @@ func checkLinearizable(ctx context.Context, h *prepared, model string, cfg Confi
 				d.TimedOut = true
 			}
 			if len(d.UnknownKeys) < capN {
-				d.UnknownKeys = append(d.UnknownKeys, h.keys[k])
+				d.UnknownKeys = append(d.UnknownKeys, history.Clip(h.keys[k]))
 				res.Explanation = append(res.Explanation, fmt.Sprintf("key %s: unknown: %s", keyName(h.keys[k]), reasons[k]))
 			}
 		}
@@ -550,7 +557,7 @@ func explainLinearizable(ctx context.Context, h *prepared, pm porcupine.Model, m
 // explainKey names the operation no order allows: of the operations left out of the longest
 // valid ordering, the one that completed first.
 func explainKey(h *prepared, pm porcupine.Model, ko keyOps, partials [][]porcupine.Operation) LinearizableFailure {
-	f := LinearizableFailure{Key: ko.key, Total: len(ko.ops)}
+	f := LinearizableFailure{Key: history.Clip(ko.key), Total: len(ko.ops)}
 	var longest []porcupine.Operation
 	for _, p := range partials {
 		if len(p) > len(longest) {
@@ -587,12 +594,12 @@ func explainKey(h *prepared, pm porcupine.Model, ko keyOps, partials [][]porcupi
 	case p.F == history.FRead && p.Output.Kind == history.KindInt && !writtenOn(h, ko.key, p.Output.Int):
 		why = fmt.Sprintf("no operation ever wrote %d to it", p.Output.Int)
 	case p.F == history.FRead:
-		why = fmt.Sprintf("no order of the concurrent operations lets it read %s", p.Output)
+		why = fmt.Sprintf("no order of the concurrent operations lets it read %s", shortValue(p.Output))
 		if o := overwrite(h, ko.key, bad); o >= 0 {
 			if p.Output.IsNil() || p.Output.Kind == history.KindList && len(p.Output.List) == 0 {
 				why += fmt.Sprintf(": the register was no longer empty, %s completed before this read began", h.ref(o).describe())
 			} else {
-				why += fmt.Sprintf(": every write of %s was followed by %s, which completed before this read began", p.Output, h.ref(o).describe())
+				why += fmt.Sprintf(": every write of %s was followed by %s, which completed before this read began", shortValue(p.Output), h.ref(o).describe())
 			}
 		}
 	case p.F == history.FCAS:
@@ -678,11 +685,12 @@ func overwrite(h *prepared, key string, read int) int {
 	return best
 }
 
+// keyName renders a key for a message: "" for the empty key, clipped (history.Clip).
 func keyName(k string) string {
 	if k == "" {
 		return `""`
 	}
-	return k
+	return history.Clip(k)
 }
 
 // nemesisAnnotations turns nemesis ops into visualization annotations: a fault's start and its
@@ -696,9 +704,9 @@ func nemesisAnnotations(h *prepared) []porcupine.Annotation {
 		if !op.Process.IsNemesis() {
 			continue
 		}
-		desc := op.F
+		desc := history.Clip(op.F)
 		if op.Detail != "" {
-			desc += " " + op.Detail
+			desc += " " + history.Clip(op.Detail)
 		}
 		opens, closes := faultInterval(op.F, op.Node)
 		if closes != "" {
@@ -709,12 +717,12 @@ func nemesisAnnotations(h *prepared) []porcupine.Annotation {
 				continue
 			}
 		}
-		label := strings.TrimLeft(strings.TrimPrefix(op.F, "start"), "-")
+		label := history.Clip(strings.TrimLeft(strings.TrimPrefix(op.F, "start"), "-"))
 		if label == "" {
-			label = op.F
+			label = history.Clip(op.F)
 		}
 		if op.Detail != "" {
-			label += " " + op.Detail
+			label += " " + history.Clip(op.Detail)
 		}
 		a := porcupine.Annotation{Tag: "nemesis", Start: op.Time, Description: label, Details: desc, BackgroundColor: "#fde2e2"}
 		if opens != "" {

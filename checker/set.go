@@ -67,8 +67,12 @@ func contains(sorted []int64, x int64) bool {
 // a read by a process from it on; without, any read.
 func (h *prepared) isFinal(i int) bool {
 	p := &h.pairs[i]
-	return p.F == history.FRead && (h.finalProcess == 0 || int(p.Process) >= h.finalProcess)
+	return !h.noFinal && p.F == history.FRead && (h.finalProcess == 0 || int(p.Process) >= h.finalProcess)
 }
+
+// finalNamed reports whether the run said which reads are final (or that there are none), so
+// a key without one cannot fall back to its last ok read.
+func (h *prepared) finalNamed() bool { return h.finalProcess > 0 || h.noFinal }
 
 // finalRead returns a key's final read: its last ok read by completion order (with
 // h.finalProcess set, its last ok read by a final-read process), or -1.
@@ -98,6 +102,8 @@ func noFinalReads(h *prepared, keys []string, what string) string {
 	}
 	var msg string
 	switch {
+	case h.noFinal:
+		msg = "no final reads: the run stopped before taking them"
 	case !tried:
 		msg = fmt.Sprintf("no final reads (no read by a process from %d on): the run was interrupted before them", h.finalProcess)
 	case len(keys) == 0:
@@ -106,7 +112,7 @@ func noFinalReads(h *prepared, keys []string, what string) string {
 		msg = "no ok final read of some keys (every final read of them failed or was indeterminate)"
 	}
 	if len(keys) > 0 {
-		msg += fmt.Sprintf("; %d keys with acknowledged %s cannot be checked: %v", len(keys), what, keys)
+		msg += fmt.Sprintf("; %d keys with acknowledged %s cannot be checked: %v", len(keys), what, clipKeys(keys))
 	}
 	return msg
 }
@@ -140,7 +146,7 @@ func checkSet(h *prepared, workload string) *Result {
 			switch p.F {
 			case history.FAdd:
 				if p.Input.Kind != history.KindInt {
-					return skipped(fmt.Sprintf("cannot check %s: add value %s: want an integer", h.ref(i).describe(), p.Input))
+					return skipped(fmt.Sprintf("cannot check %s: add value %s: want an integer", h.ref(i).describe(), p.Input.Short()))
 				}
 				d.Attempted++
 				e := get(p.Input.Int)
@@ -169,7 +175,7 @@ func checkSet(h *prepared, workload string) *Result {
 		}
 		d.Keys++
 		fi := finalRead(h, key)
-		ak := SetKey{Key: key}
+		ak := SetKey{Key: history.Clip(key)}
 		// unexpected: read (anywhere, final or not) but never added
 		seenUnexpected := make(map[int64]bool)
 		sets := make(map[int][]int64, len(reads))
@@ -193,7 +199,7 @@ func checkSet(h *prepared, workload string) *Result {
 		if fi < 0 {
 			for _, e := range elems {
 				if e.acked {
-					d.NeverRead = append(d.NeverRead, key)
+					d.NeverRead = append(d.NeverRead, history.Clip(key))
 					break
 				}
 			}
@@ -281,12 +287,12 @@ func checkSet(h *prepared, workload string) *Result {
 	case d.Keys == 0:
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, "no adds or reads: nothing to check")
-	case h.finalProcess > 0 && (len(d.NeverRead) > 0 || finalKeys == 0):
+	case h.finalNamed() && (len(d.NeverRead) > 0 || finalKeys == 0):
 		res.Valid = Unknown
 		res.Explanation = append(res.Explanation, noFinalReads(h, d.NeverRead, "adds"))
 	case len(d.NeverRead) > 0:
 		res.Valid = Unknown
-		res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged adds but no ok read to check them against: %v", len(d.NeverRead), d.NeverRead))
+		res.Explanation = append(res.Explanation, fmt.Sprintf("%d keys have acknowledged adds but no ok read to check them against: %v", len(d.NeverRead), clipKeys(d.NeverRead)))
 	case d.Unsettled > 0:
 		// acknowledged, absent from the final read, and no later read could show whether it
 		// is there: never valid

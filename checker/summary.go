@@ -13,7 +13,14 @@ func (r *Results) Summary(w io.Writer) {
 	if r.Model != "" {
 		fmt.Fprintf(w, ", model %s", r.Model)
 	}
-	fmt.Fprintln(w, ")")
+	fmt.Fprint(w, ")")
+	if r.Partial {
+		fmt.Fprint(w, " on a partial history: it covers only what was read")
+	}
+	fmt.Fprintln(w)
+	for _, n := range r.PartialNotes {
+		fmt.Fprintf(w, "partial history: %s\n", n)
+	}
 	c := r.Counts
 	fmt.Fprintf(w, "history: %d records, %d operations (ok %d, fail %d, info %d, unfinished %d), %d nemesis ops, %d keys\n",
 		c.Ops, c.Operations, c.OK, c.Fail, c.Info, c.Unfinished, c.Nemesis, c.Keys)

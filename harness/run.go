@@ -20,6 +20,7 @@ import (
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/client"
 	"github.com/faultline/faultline/history"
+	scratchdir "github.com/faultline/faultline/internal/scratch"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/workloads"
@@ -105,7 +106,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	}
 
 	// Start the cluster.
-	scratch, err := os.MkdirTemp("", "faultline-"+cfg.RunName()+"-")
+	scratch, err := scratchdir.Create("", cfg.RunName(), run.Dir, runID(run.Dir)) // marked, so prune finds it if we are killed
 	if err != nil {
 		return out, fmt.Errorf("harness: scratch dir: %w", err)
 	}

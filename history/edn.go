@@ -3,6 +3,7 @@ package history
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -39,7 +40,9 @@ type rawOp struct {
 }
 
 // ReadEDN reads a Jepsen EDN history: a stream of op maps (usually one a line), or a single
-// vector (or list) of them. A last form cut short by a killed run is dropped with a warning.
+// vector (or list) of them. Any malformed form is an error naming its line, a form the file
+// ends inside included (a bracket never closed swallows every line after it, so dropping it
+// would drop the rest of the history).
 func ReadEDN(r io.Reader) (*File, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var raws []rawOp
@@ -60,9 +63,9 @@ func ReadEDN(r io.Reader) (*File, error) {
 		}
 		v, derr := decodeEDN(form)
 		if derr != nil {
-			if err == io.EOF { // the file ends inside this form
-				warnings = append(warnings, fmt.Sprintf("line %d: truncated last form ignored (%d bytes): %v", line, len(form), derr))
-				break
+			if err == io.EOF { // the file ends inside this form: cut off, or a bracket never closed
+				return nil, fmt.Errorf("history: edn: line %d: the form that begins here is never closed: the file ends %d bytes later, at line %d: %w",
+					line, len(form), line+nl, derr)
 			}
 			return nil, fmt.Errorf("history: edn: line %d: %w", line, derr)
 		}
@@ -257,12 +260,12 @@ func isEDNDelim(c byte) bool {
 func decodeEDN(b []byte) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed edn: %v", r)
+			err = fmt.Errorf("malformed edn: %s", Clip(fmt.Sprint(r)))
 		}
 	}()
 	d := edn.NewDecoder(bytes.NewReader(b))
 	if err := d.Decode(&v); err != nil {
-		return nil, err
+		return nil, errors.New(Clip(err.Error())) // the library may quote the input
 	}
 	return untag(v), nil
 }
@@ -284,7 +287,7 @@ func untag(v any) any {
 func rawFromEDN(v any, line int) (rawOp, error) {
 	m, ok := v.(map[any]any)
 	if !ok {
-		return rawOp{}, fmt.Errorf("want an op map, got %s", ednString(v))
+		return rawOp{}, fmt.Errorf("want an op map, got %s", ednShort(v))
 	}
 	raw := rawOp{line: line}
 	for k, x := range m {
@@ -324,7 +327,7 @@ func rawFromEDN(v any, line int) (rawOp, error) {
 		}
 	}
 	if raw.typ == "" {
-		return rawOp{}, fmt.Errorf("op without :type: %s", ednString(v))
+		return rawOp{}, fmt.Errorf("op without :type: %s", ednShort(v))
 	}
 	return raw, nil
 }
@@ -356,14 +359,14 @@ func processFromEDN(x any) (Process, error) {
 			return NemesisProcess, nil
 		}
 	}
-	return 0, fmt.Errorf(":process %s: want a non-negative integer or :nemesis", ednString(x))
+	return 0, fmt.Errorf(":process %s: want a non-negative integer or :nemesis", ednShort(x))
 }
 
 func intFromEDN(field string, x any) (int64, error) {
 	if n, ok := x.(int64); ok {
 		return n, nil
 	}
-	return 0, fmt.Errorf(":%s %s: want an integer", field, ednString(x))
+	return 0, fmt.Errorf(":%s %s: want an integer", field, ednShort(x))
 }
 
 // opsFromRaw interprets the raw ops' values: independent [key value] tuples when every client
@@ -470,7 +473,7 @@ func valueFromEDN(v any) (Value, error) {
 		for _, e := range y {
 			n, ok := e.(int64)
 			if !ok {
-				return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednString(v))
+				return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednShort(v))
 			}
 			xs = append(xs, n)
 		}
@@ -480,15 +483,18 @@ func valueFromEDN(v any) (Value, error) {
 		for e := range y {
 			n, ok := e.(int64)
 			if !ok {
-				return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednString(v))
+				return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednShort(v))
 			}
 			xs = append(xs, n)
 		}
 		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
 		return List(xs...), nil
 	}
-	return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednString(v))
+	return Value{}, fmt.Errorf("value %s: want nil, an integer or a collection of integers", ednShort(v))
 }
+
+// ednShort renders v for a message, clipped (see Clip).
+func ednShort(v any) string { return Clip(ednString(v)) }
 
 func ednString(v any) (s string) {
 	defer func() {

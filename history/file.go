@@ -42,6 +42,9 @@ type File struct {
 	Ops      []Op
 	Format   Format   // the format it was read as
 	Warnings []string // what was tolerated: a truncated last line, skipped log lines
+	// Partial says the history lacks its end: a JSONL history whose last line was cut off (a
+	// killed harness) was read without that line. No other damage is tolerated.
+	Partial bool
 }
 
 // ReadFile reads a history file, detecting its format.
@@ -144,7 +147,7 @@ func readJSONL(r io.Reader, sizeHint int64) (*File, error) {
 		ops = append(ops, op)
 	}
 	warnings := finishTimes(ops, func(i int) bool { return ops[i].Time != 0 }, rd.Warnings())
-	return &File{Ops: ops, Format: FormatJSONL, Warnings: warnings}, nil
+	return &File{Ops: ops, Format: FormatJSONL, Warnings: warnings, Partial: rd.Truncated()}, nil
 }
 
 // WriteFile writes ops to path as JSON Lines, or as Jepsen EDN when format is FormatEDN.

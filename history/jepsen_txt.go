@@ -22,8 +22,10 @@ import (
 //	2016-06-10 08:06:08,209{GMT}	INFO	[jepsen worker 3] jepsen.util: 3	:invoke	:read	nil
 //	INFO  jepsen.util - 1    :ok    :read   1
 //
-// Fields may be separated by runs of spaces. Lines that are not ops are skipped; a history
-// that is not empty but has no op line is an error. A completion may carry an error keyword
+// Fields may be separated by runs of spaces. A line that begins like an op (a process, then a
+// :type) must be a whole op; anything else is an error naming the line. In a run log, lines
+// that are not ops are skipped; in a history.txt (op lines only, no log line) a line that is
+// not an op is an error. A history that is not empty but has no op line is an error. A completion may carry an error keyword
 // in place of its value. The records carry no time: their position is used, so real-time
 // order is the line order.
 
@@ -57,6 +59,8 @@ func ReadText(r io.Reader) (*File, error) {
 	var raws []rawOp
 	var warnings []string
 	skipped, nonBlank, line := 0, 0, 0
+	bare, logged := 0, 0    // op lines as in history.txt, op lines inside log lines
+	junkLine, junk := 0, "" // the first skipped line that is no log line
 	for sc.Scan() {
 		line++
 		s := sc.Text()
@@ -66,9 +70,13 @@ func ReadText(r io.Reader) (*File, error) {
 		nonBlank++
 		// a history.txt line as it is, else the message of a log line
 		raw, ok, err := parseTextOp(s, line)
-		if !ok && err == nil {
+		if ok {
+			bare++
+		} else if err == nil {
 			if msg, found := logMessage(s); found {
-				raw, ok, err = parseTextOp(msg, line)
+				if raw, ok, err = parseTextOp(msg, line); ok {
+					logged++
+				}
 			}
 		}
 		if err != nil {
@@ -76,12 +84,20 @@ func ReadText(r io.Reader) (*File, error) {
 		}
 		if !ok {
 			skipped++
+			if junkLine == 0 && !strings.Contains(s, "jepsen") {
+				junkLine, junk = line, s
+			}
 			continue
 		}
 		raws = append(raws, raw)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("history: jepsen-txt: reading line %d: %w", line+1, err)
+	}
+	if bare > 0 && logged == 0 && junkLine > 0 {
+		// a history.txt holds op lines only: anything else in it is damage, not log chatter
+		return nil, fmt.Errorf("history: jepsen-txt: line %d: not an op line: %s (want process<TAB>:type<TAB>:f<TAB>value, as on the other lines)",
+			junkLine, Clip(strconv.Quote(junk)))
 	}
 	if len(raws) == 0 && nonBlank > 0 {
 		return nil, fmt.Errorf("history: jepsen-txt: no operation lines found: %d non-blank lines skipped, none an op (want history.txt lines like 0<TAB>:invoke<TAB>:write<TAB>1, or a Jepsen log whose op lines come from the logger jepsen.util)", skipped)
@@ -112,9 +128,16 @@ func parseTextOp(s string, line int) (rawOp, bool, error) {
 		}
 		p = Process(n)
 	}
-	t := Type(strings.TrimPrefix(typ, ":"))
-	if !strings.HasPrefix(typ, ":") || !t.Valid() || t == "" || f == "" {
+	if !strings.HasPrefix(typ, ":") {
 		return rawOp{}, false, nil
+	}
+	// a process then a keyword: an op line, which must be whole
+	t := Type(strings.TrimPrefix(typ, ":"))
+	if !t.Valid() || t == "" {
+		return rawOp{}, false, fmt.Errorf("op type %s: want :invoke, :ok, :fail or :info", Clip(typ))
+	}
+	if f == "" {
+		return rawOp{}, false, fmt.Errorf("op of process %s has no :f", Clip(proc))
 	}
 	raw := rawOp{line: line, process: p, typ: t, f: strings.TrimPrefix(f, ":")}
 	val, rest := nextForm(rest)
@@ -135,7 +158,7 @@ func parseTextOp(s string, line int) (rawOp, bool, error) {
 	if val != "" {
 		v, err := decodeEDN([]byte(val))
 		if err != nil {
-			return rawOp{}, false, fmt.Errorf("value %q: %w", val, err)
+			return rawOp{}, false, fmt.Errorf("value %s: %w", Clip(strconv.Quote(val)), err)
 		}
 		raw.value = v
 	}

@@ -66,7 +66,7 @@ func (p *Process) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil || n < 0 {
-		return fmt.Errorf("process %s: want a non-negative integer or \"nemesis\"", b)
+		return fmt.Errorf("process %s: want a non-negative integer or \"nemesis\"", Clip(string(b)))
 	}
 	*p = Process(n)
 	return nil
@@ -167,14 +167,14 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 	case len(b) > 0 && b[0] == '[':
 		var xs []int64
 		if err := json.Unmarshal(b, &xs); err != nil {
-			return fmt.Errorf("value %s: want null, an integer or a list of integers", b)
+			return fmt.Errorf("value %s: want null, an integer or a list of integers", Clip(string(b)))
 		}
 		*v = List(xs...)
 		return nil
 	}
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
-		return fmt.Errorf("value %s: want null, an integer or a list of integers", b)
+		return fmt.Errorf("value %s: want null, an integer or a list of integers", Clip(string(b)))
 	}
 	*v = Int(n)
 	return nil

@@ -67,6 +67,14 @@ func Pair(ops []Op) ([]Operation, error) {
 	var errs []error
 	bad := func(i int, format string, args ...any) {
 		if len(errs) < maxValidationErrors {
+			for j, a := range args { // f names and types are recorded strings: bound them
+				switch v := a.(type) {
+				case string:
+					args[j] = Clip(v)
+				case Type:
+					args[j] = Type(Clip(string(v)))
+				}
+			}
 			errs = append(errs, &ValidationError{Line: ops[i].Line, Pos: i, Msg: fmt.Sprintf(format, args...)})
 		}
 	}

@@ -101,17 +101,17 @@ func faultKey(op *history.Op) (kind, key string, start, ok bool) {
 
 func opDetail(op *history.Op) string {
 	if op.Detail != "" {
-		return op.Detail
+		return history.Clip(op.Detail)
 	}
-	return op.Node
+	return history.Clip(op.Node)
 }
 
 func opLabel(op *history.Op) string {
-	s := op.F
+	s := history.Clip(op.F)
 	if op.Detail != "" {
-		s += " " + op.Detail
+		s += " " + history.Clip(op.Detail)
 	} else if op.Node != "" {
-		s += " " + op.Node
+		s += " " + history.Clip(op.Node)
 	}
 	return s
 }
@@ -128,23 +128,23 @@ func intervals(ops []history.Op, end int64) []interval {
 		kind, key, start, ok := faultKey(op)
 		switch {
 		case !ok:
-			out = append(out, interval{kind: kind, start: op.Time, end: op.Time, instant: true, label: opLabel(op), detail: opDetail(op), err: op.Error})
+			out = append(out, interval{kind: kind, start: op.Time, end: op.Time, instant: true, label: opLabel(op), detail: opDetail(op), err: history.Clip(op.Error)})
 		case start:
 			if _, dup := open[key]; dup { // started again before a stop: keep the first
 				continue
 			}
 			open[key] = len(out)
-			out = append(out, interval{kind: kind, start: op.Time, end: end, open: true, label: opLabel(op), detail: opDetail(op), err: op.Error})
+			out = append(out, interval{kind: kind, start: op.Time, end: end, open: true, label: opLabel(op), detail: opDetail(op), err: history.Clip(op.Error)})
 		default:
 			j, found := open[key]
 			if !found { // a stop with no start (a heal of nothing): show it as an instant
-				out = append(out, interval{kind: kind, start: op.Time, end: op.Time, instant: true, label: opLabel(op), detail: opDetail(op), err: op.Error})
+				out = append(out, interval{kind: kind, start: op.Time, end: op.Time, instant: true, label: opLabel(op), detail: opDetail(op), err: history.Clip(op.Error)})
 				continue
 			}
 			delete(open, key)
 			out[j].end, out[j].open, out[j].stopLabel = op.Time, false, opLabel(op)
 			if op.Error != "" {
-				out[j].err = strings.TrimSpace(out[j].err + "; " + op.Error)
+				out[j].err = strings.TrimSpace(out[j].err + "; " + history.Clip(op.Error))
 			}
 		}
 	}

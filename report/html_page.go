@@ -98,7 +98,7 @@ func buildPage(d *runData, opt HTMLOptions) *page {
 			p.Workload = r.Workload
 		}
 		p.Model = r.Model
-		p.ResultWarnings = r.Warnings
+		p.ResultWarnings = clipAll(r.Warnings)
 		p.Checkers = checkerViews(r, opt.MaxListed)
 	}
 
@@ -279,7 +279,7 @@ func checkerViews(r *resultsDoc, maxLines int) []checkerView {
 		if c == nil {
 			continue
 		}
-		v := checkerView{Name: n, Verdict: verdictOf(c.Valid), Decides: c.Decides, Skipped: c.Skipped, Explanation: c.Explanation}
+		v := checkerView{Name: n, Verdict: verdictOf(c.Valid), Decides: c.Decides, Skipped: history.ClipN(c.Skipped, maxMessage), Explanation: clipAll(c.Explanation)}
 		if n == "staleness" && v.Verdict == "valid" && !c.Decides {
 			v.Verdict = "reported" // staleness measures, it never decides
 		}
@@ -291,7 +291,7 @@ func checkerViews(r *resultsDoc, maxLines int) []checkerView {
 			v.Explanation, v.Folded = v.Explanation[:shownLines], v.Explanation[shownLines:]
 		}
 		if len(c.Details) > 0 && string(c.Details) != "null" {
-			v.Details = indentJSON(c.Details)
+			v.Details = history.ClipN(indentJSON(c.Details), maxDetails)
 		}
 		out = append(out, v)
 	}
@@ -324,14 +324,14 @@ func faultRows(d *runData) []faultRow {
 			if dur, err := time.ParseDuration(took); err == nil {
 				took = fmtDur(int64(dur))
 			}
-			out = append(out, faultRow{At: at, F: str(e, "f"), Node: str(e, "node"), Detail: str(e, "detail"), Took: took, Error: str(e, "error")})
+			out = append(out, faultRow{At: at, F: history.Clip(str(e, "f")), Node: history.Clip(str(e, "node")), Detail: history.Clip(str(e, "detail")), Took: took, Error: history.Clip(str(e, "error"))})
 		}
 		return out
 	}
 	for i := range d.ops {
 		op := &d.ops[i]
 		if op.Process.IsNemesis() {
-			out = append(out, faultRow{At: fmtDur(op.Time), F: op.F, Node: op.Node, Detail: op.Detail, Error: op.Error})
+			out = append(out, faultRow{At: fmtDur(op.Time), F: history.Clip(op.F), Node: history.Clip(op.Node), Detail: history.Clip(op.Detail), Error: history.Clip(op.Error)})
 		}
 	}
 	return out
@@ -390,3 +390,19 @@ func humanSize(n int64) string {
 
 // verdictClass is the CSS class of a verdict word.
 func verdictClass(v string) string { return "v-" + strings.ReplaceAll(v, " ", "-") }
+
+// maxMessage bounds one explanation or warning line read from results.json (a run of an older
+// faultline may hold a huge value in one); maxDetails bounds a checker's details shown.
+const (
+	maxMessage = 4 << 10
+	maxDetails = 64 << 10
+)
+
+// clipAll returns msgs, each clipped to maxMessage.
+func clipAll(msgs []string) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = history.ClipN(m, maxMessage)
+	}
+	return out
+}

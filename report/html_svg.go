@@ -392,12 +392,12 @@ func timelineSVG(a axis, ops []history.Op, sp []span, ivs []interval, marks []an
 func opTip(s *span, ops []history.Op) string {
 	inv := &ops[s.inv]
 	var b strings.Builder
-	fmt.Fprintf(&b, "p%s %s", s.proc, inv.F)
+	fmt.Fprintf(&b, "p%s %s", s.proc, history.Clip(inv.F))
 	if inv.Key != "" {
-		b.WriteString(" " + inv.Key)
+		b.WriteString(" " + history.Clip(inv.Key))
 	}
 	if !inv.Value.IsNil() {
-		b.WriteString(" " + inv.Value.String())
+		b.WriteString(" " + inv.Value.Short())
 	}
 	if !s.done {
 		b.WriteString(" → never completed")
@@ -405,15 +405,15 @@ func opTip(s *span, ops []history.Op) string {
 		c := &ops[s.comp]
 		b.WriteString(" → " + string(c.Type))
 		if c.Type == history.OK && (inv.F == history.FRead || !c.Value.IsNil()) {
-			b.WriteString(" " + c.Value.String())
+			b.WriteString(" " + c.Value.Short())
 		}
 		b.WriteString(" in " + fmtDur(s.ret-s.call))
 		if c.Error != "" {
-			b.WriteString(" (" + c.Error + ")")
+			b.WriteString(" (" + history.Clip(c.Error) + ")")
 		}
 	}
 	if inv.Node != "" {
-		b.WriteString(" via " + inv.Node)
+		b.WriteString(" via " + history.Clip(inv.Node))
 	}
 	fmt.Fprintf(&b, " [index %d, t=%s]", inv.Index, fmtDur(s.call))
 	return b.String()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -25,6 +26,10 @@ func checkCommand(env *appEnv) *cli.Command {
 		ArgsUsage: "PATH",
 		Description: "PATH is a run folder (history.jsonl, optional dumps.json and config.json) or a history file.\n" +
 			"Checkers: " + strings.Join(checker.Names(), ", ") + ".\n" +
+			"A malformed record is broken input (exit 3, naming its line). A JSONL history cut off in its\n" +
+			"last line (a killed run), or a run folder whose run did not finish (no stats.json nor\n" +
+			"results.json), is checked as a partial history: the verdict says so and what is missing, and\n" +
+			"checkers that need final reads say unknown.\n" +
 			"Exit codes: 0 valid, 1 invalid, 2 unknown, 3 could not run.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "auto", Usage: "linearizability model: register, kv, set, counter or auto"},
@@ -71,6 +76,7 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 		return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
 	}
 	histPath := path
+	var status report.Status // of a run folder; zero for a file
 	if st.IsDir() {
 		histPath = ""
 		for _, n := range historyNames() {
@@ -97,10 +103,12 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 		if len(cfg.Checks) == 0 {
 			cfg.Checks = rc.Checks
 		}
-		// which reads are the final ones, as the run checked them (absent: the last ok read)
-		if cfg.FinalProcess, err = readFinalProcess(filepath.Join(path, "stats.json")); err != nil {
+		// which reads are the final ones, as the run checked them (absent: the last ok read),
+		// and whether the run finished at all
+		if status, err = report.ReadStatus(path); err != nil {
 			return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
 		}
+		cfg.FinalProcess = status.FinalProcess
 		if outDir == "" {
 			outDir = path
 		}
@@ -113,12 +121,20 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 	parseStart := time.Now()
 	file, err := history.ReadFileFormat(histPath, format)
 	if err != nil {
-		return cli.Exit(fmt.Sprintf("faultline check: %v", err), exitCannotRun)
+		return cli.Exit(history.ClipN(fmt.Sprintf("faultline check: %v", err), maxMessage), exitCannotRun)
 	}
 	parsed := time.Since(parseStart)
-	for _, w := range file.Warnings {
-		env.log.Warn().Str("history", histPath).Msg(w)
+	for i, w := range file.Warnings {
+		file.Warnings[i] = history.ClipN(w, maxMessage)
+		env.log.Warn().Str("history", histPath).Msg(file.Warnings[i])
 	}
+	// What the history lacks: a last line cut off, a run that did not finish.
+	if file.Partial {
+		cfg.Partial = append(cfg.Partial, "the last line was cut off mid-write (a killed harness) and is not checked")
+	}
+	notes, noFinal := status.Incomplete(time.Duration(lastTime(file.Ops)))
+	cfg.Partial = append(cfg.Partial, notes...)
+	cfg.NoFinalReads = noFinal
 	if len(file.Ops) == 0 {
 		// an empty file is an empty history (a run killed before its first op); a file with
 		// content but no op is not a history this format reads: there is nothing to check
@@ -133,10 +149,13 @@ func runCheck(c *cli.Context, env *appEnv, path string) error {
 	checkStart := time.Now()
 	res, err := checker.Check(c.Context, file.Ops, cfg)
 	if err != nil {
-		return cli.Exit(fmt.Sprintf("faultline check: %s: %v", histPath, err), exitCannotRun)
+		return cli.Exit(history.ClipN(fmt.Sprintf("faultline check: %s: %v", histPath, err), maxMessage), exitCannotRun)
 	}
 	checked := time.Since(checkStart)
 	res.Warnings = append(file.Warnings, res.Warnings...)
+	if w := status.Unsaved(); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	env.log.Info().Str("history", histPath).Str("format", string(file.Format)).Int("ops", len(file.Ops)).
 		Dur("parse", parsed).Dur("check", checked).Msg("checked")
 
@@ -187,25 +206,24 @@ func readRunConfig(path string) (runConfig, error) {
 	return rc, nil
 }
 
+// lastTime returns the latest op time of a history (ns since the run started).
+func lastTime(ops []history.Op) int64 {
+	var t int64
+	for i := range ops {
+		t = max(t, ops[i].Time)
+	}
+	return t
+}
+
+// maxMessage bounds an error or warning printed for people: the values in it are clipped
+// where they are formatted (history.MaxShown); this is the backstop.
+const maxMessage = 4 << 10
+
 // readFinalProcess reads the first final-read process from a run folder's stats.json (the
 // harness saves it; 0 when the file or the figure is missing, as in older runs).
 func readFinalProcess(path string) (int, error) {
-	var st struct {
-		Harness struct {
-			FinalProcess int `json:"final_process"`
-		} `json:"harness"`
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
-	}
-	return st.Harness.FinalProcess, nil
+	s, err := report.ReadStatus(filepath.Dir(path))
+	return s.FinalProcess, err
 }
 
 func writeResults(path string, res *checker.Results) error {
