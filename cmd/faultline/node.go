@@ -37,6 +37,7 @@ func nodeCommand(env *appEnv) *cli.Command {
 			&cli.DurationFlag{Name: "anti-entropy", Value: def.AntiEntropy, Usage: "Merkle anti-entropy interval (0 = off)"},
 			&cli.BoolFlag{Name: "hinted-handoff", Value: def.HintedHandoff, Usage: "hinted handoff (--hinted-handoff=false to turn off)"},
 			&cli.BoolFlag{Name: "sloppy-quorum", Value: def.SloppyQuorum, Usage: "hinted writes on fallback nodes count toward W"},
+			&cli.StringFlag{Name: "engine", Value: def.Engine, Usage: "storage engine: bbolt or pebble (a data dir keeps the engine it was written with)"},
 			&cli.StringFlag{Name: "fsync", Value: def.Fsync, Usage: "always or never"},
 			&cli.StringFlag{Name: "admin-token", EnvVars: []string{"FAULTLINE_ADMIN_TOKEN"}, Usage: "bearer token of the admin API (empty = admin API off)"},
 			&cli.DurationFlag{Name: "request-timeout", Value: def.RequestTimeout, Usage: "coordinator deadline per client request"},
@@ -90,7 +91,7 @@ func nodeConfig(c *cli.Context) (store.Config, string, error) {
 	cfg.ReadRepair, cfg.ReadRepairSync = c.Bool("read-repair"), c.Bool("read-repair-sync")
 	cfg.AntiEntropy = c.Duration("anti-entropy")
 	cfg.HintedHandoff, cfg.SloppyQuorum = c.Bool("hinted-handoff"), c.Bool("sloppy-quorum")
-	cfg.Fsync, cfg.AdminToken = c.String("fsync"), c.String("admin-token")
+	cfg.Engine, cfg.Fsync, cfg.AdminToken = c.String("engine"), c.String("fsync"), c.String("admin-token")
 	cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")
 	cfg.VNodes = c.Int("vnodes")
 	cfg.Seed = c.Int64("seed")
