@@ -59,7 +59,7 @@ func DefaultConfig() Config {
 		HintedHandoff:  true,
 		SloppyQuorum:   false, // it breaks the quorum intersection abd relies on
 		Fsync:          "always",
-		Engine:         EngineBbolt,      // the B+tree file the store started with
+		Engine:         EnginePebble,     // one WAL fsync per group commit (bbolt: two, and page rewrites)
 		CommitLinger:   time.Millisecond, // only when the previous commit was shared
 		RequestTimeout: time.Second,
 		HintInterval:   250 * time.Millisecond,
