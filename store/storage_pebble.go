@@ -19,9 +19,10 @@ import (
 type pebbleEngine struct {
 	db *pebble.DB
 
-	mu     sync.Mutex
-	view   *pebbleView // what readers see: the state after the last Apply returned
-	closed bool
+	mu      sync.Mutex
+	view    *pebbleView // what readers see: the state after the last Apply returned
+	closed  bool
+	reading sync.WaitGroup // Gets and Scans in progress: Close waits for them
 }
 
 // pebbleView is a snapshot shared by readers, closed when retired and no longer read.
@@ -76,6 +77,7 @@ func (e *pebbleEngine) acquire() (*pebbleView, error) {
 	if e.closed {
 		return nil, errClosed
 	}
+	e.reading.Add(1)
 	e.view.readers++
 	return e.view, nil
 }
@@ -88,6 +90,7 @@ func (e *pebbleEngine) release(v *pebbleView) {
 	if done {
 		v.snap.Close()
 	}
+	e.reading.Done()
 }
 
 func (e *pebbleEngine) Get(bucket string, key []byte) ([]byte, error) {
@@ -181,6 +184,7 @@ func (e *pebbleEngine) Close() error {
 	if done {
 		v.snap.Close()
 	}
+	e.reading.Wait() // the last reader closes v
 	if err := e.db.Close(); err != nil {
 		return fmt.Errorf("store: closing pebble store: %w", err)
 	}
