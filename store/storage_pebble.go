@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
@@ -43,6 +44,13 @@ func openPebble(dir string, fs vfs.FS, log zerolog.Logger) (*pebbleEngine, error
 		FS:                 fs,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{log.With().Str("engine", EnginePebble).Logger()},
+		// Every replica write reads its key first (a merge): fewer flushes (pebble grows the
+		// memtable up to this as it fills) and Bloom filters keep those reads off sstables
+		// that do not hold the key.
+		MemTableSize: 32 << 20,
+	}
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
