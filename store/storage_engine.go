@@ -64,6 +64,14 @@ func engineFiles(dir, engine string) string {
 	return filepath.Join(dir, "node.bolt")
 }
 
+// engineFileName is engineFiles' last element, as a person would name it.
+func engineFileName(engine string) string {
+	if engine == EnginePebble {
+		return "its pebble/ directory"
+	}
+	return "its node.bolt file"
+}
+
 // openEngine opens (or creates) engine's files in dir, refusing a dir that holds another
 // engine's files.
 func openEngine(dir, engine string, fsync string, log zerolog.Logger) (Engine, error) {
@@ -76,7 +84,7 @@ func openEngine(dir, engine string, fsync string, log zerolog.Logger) (Engine, e
 		}
 		if _, err := os.Stat(engineFiles(dir, other)); err == nil {
 			return nil, fmt.Errorf("store: data dir %s: %w: it holds a %s store (%s), and this node is configured with engine %s; start it with --engine %s, or give it a fresh data dir",
-				dir, errEngine, other, filepath.Base(engineFiles(dir, other)), engine, other)
+				dir, errEngine, other, engineFileName(other), engine, other)
 		}
 	}
 	switch engine {
