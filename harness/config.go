@@ -31,7 +31,12 @@ type StoreConfig struct {
 type Config struct {
 	Name  string      // run name, "<workload>-<nemesis>" when empty
 	Nodes int         // cluster size
-	Store StoreConfig // what the nodes run
+	Store StoreConfig // what the nodes run (the reference store's settings)
+	// Target names what is tested: "" or "faultline" (the reference store), "etcd", or a target
+	// file's path. cmd/faultline turns it into a harness.Target.
+	Target string
+	// TargetOptions are the target's own settings, e.g. {"reads": "serializable"} for etcd.
+	TargetOptions map[string]string
 
 	Workload    string        // "register", "set" or "counter"
 	CRDT        bool          // set/counter: the store's CRDT ops instead of read-modify-write
@@ -108,6 +113,9 @@ func (c Config) RunName() string {
 	w := c.Workload
 	if c.CRDT {
 		w += "-crdt"
+	}
+	if t := c.TargetName(); t != ReferenceTarget {
+		w = t + "-" + w
 	}
 	return w + "-" + nem
 }
@@ -226,6 +234,26 @@ func (c Config) Validate() error {
 		add("results folder must not be empty")
 	}
 	return errors.Join(errs...)
+}
+
+// ReferenceTarget is the name of the target faultline's own store is.
+const ReferenceTarget = "faultline"
+
+// TargetName is the target's short name: Target for a built-in one, the file's base name
+// without extension for a target file.
+func (c Config) TargetName() string {
+	switch t := c.Target; {
+	case t == "":
+		return ReferenceTarget
+	case strings.ContainsAny(t, "/.") || strings.HasSuffix(t, ".yaml"):
+		base := t[strings.LastIndex(t, "/")+1:]
+		if i := strings.Index(base, "."); i > 0 {
+			base = base[:i]
+		}
+		return base
+	default:
+		return t
+	}
 }
 
 // NodeArgs are the `faultline node` store flags for c (the runtime adds id, listen, peers, data).

@@ -19,6 +19,7 @@ import (
 	"github.com/faultline/faultline/harness/local"
 	"github.com/faultline/faultline/internal/testbin"
 	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/targets/reference"
 )
 
 var binary string
@@ -161,8 +162,8 @@ func knownVerdict(t *testing.T, rt harness.Runtime, edit func(*harness.Config), 
 	cfg := shortConfig(t)
 	edit(&cfg)
 	out, err := harness.Run(context.Background(), cfg, harness.Options{
-		Runtime: rt,
-		Log:     zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+		Runtime: rt, Target: reference.New(),
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	})
 	if err != nil {
 		t.Fatalf("run: %v", err)
@@ -223,7 +224,7 @@ func TestInterrupt(t *testing.T) {
 				time.Sleep(3 * time.Second)
 				cancel()
 			}()
-			out, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+			out, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Target: reference.New(), Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 			if err != harness.ErrInterrupted {
 				t.Fatalf("got error %v, want ErrInterrupted", err)
 			}

@@ -261,7 +261,7 @@ func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName,
 		if err != nil {
 			return nil, err
 		}
-		return harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: env.log})
+		return runTest(ctx, env, cfg, harness.Options{Runtime: rt, Log: env.log})
 	}
 	start := time.Now()
 	table, sweepErr := compare.Sweep(ctx, sw, compare.Options{Run: run, Log: env.log, Progress: env.stderr})
