@@ -40,6 +40,7 @@ type Config struct {
 
 	Workload    string        // "register", "set" or "counter"
 	CRDT        bool          // set/counter: the store's CRDT ops instead of read-modify-write
+	CAS         float64       // register: share of updates that are compare-and-set (needs a target with CAS)
 	Keys        int           // keys the workload spreads over
 	KeyDist     string        // "uniform" or "hot"
 	Concurrency int           // client processes at a time
@@ -174,6 +175,11 @@ func (c Config) Validate() error {
 	}
 	if c.CRDT && s.Consistency == "abd" && s.Mode == "leaderless" {
 		add("--crdt needs consistency lww or vclock: abd is a plain register")
+	}
+	if !(c.CAS >= 0 && c.CAS <= 1) {
+		add("cas share (%g) must be between 0 and 1", c.CAS)
+	} else if c.CAS > 0 && c.Workload != "register" {
+		add("--cas applies to the register workload, not %q", c.Workload)
 	}
 	if c.Keys < 1 {
 		add("keys (%d) must be at least 1", c.Keys)

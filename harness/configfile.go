@@ -18,6 +18,7 @@ type configJSON struct {
 	TargetOptions   map[string]string `json:"target_options,omitempty"`
 	Workload        string            `json:"workload"`
 	CRDT            bool              `json:"crdt"`
+	CAS             float64           `json:"cas,omitempty"`
 	Keys            int               `json:"keys"`
 	KeyDist         string            `json:"key_dist"`
 	Concurrency     int               `json:"concurrency"`
@@ -64,7 +65,7 @@ func (c Config) toJSON(runtime string) configJSON {
 			SloppyQuorum: s.SloppyQuorum, Fsync: s.Fsync,
 		},
 		Target: c.Target, TargetOptions: c.TargetOptions,
-		Workload: c.Workload, CRDT: c.CRDT, Keys: c.Keys, KeyDist: c.KeyDist,
+		Workload: c.Workload, CRDT: c.CRDT, CAS: c.CAS, Keys: c.Keys, KeyDist: c.KeyDist,
 		Concurrency: c.Concurrency, Rate: c.Rate, OpTimeout: c.OpTimeout.String(),
 		Nemesis: c.Nemesis, NemesisInterval: c.NemesisInterval.String(), ClockMax: c.ClockMax.String(),
 		DelayMax: c.DelayMax.String(), LossMax: c.LossMax,
@@ -98,7 +99,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	out.Store.ReadRepair, out.Store.HintedHandoff, out.Store.SloppyQuorum = j.Store.ReadRepair, j.Store.HintedHandoff, j.Store.SloppyQuorum
 	out.Store.Fsync = j.Store.Fsync
 	dur("store.anti_entropy", j.Store.AntiEntropy, &out.Store.AntiEntropy)
-	out.Target, out.TargetOptions = j.Target, j.TargetOptions
+	out.Target, out.TargetOptions, out.CAS = j.Target, j.TargetOptions, j.CAS
 	out.Workload, out.CRDT, out.Keys, out.KeyDist = j.Workload, j.CRDT, j.Keys, j.KeyDist
 	out.Concurrency, out.Rate = j.Concurrency, j.Rate
 	dur("op_timeout", j.OpTimeout, &out.OpTimeout)

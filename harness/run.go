@@ -349,6 +349,7 @@ func workloadConfig(cfg Config) workloads.Config {
 	w := workloads.DefaultConfig()
 	w.Workload = cfg.Workload
 	w.CRDT = cfg.CRDT
+	w.CASShare = cfg.CAS
 	w.Keys = cfg.Keys
 	w.KeyDist = cfg.KeyDist
 	w.Concurrency = cfg.Concurrency

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/faultline/faultline/docker"
 	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/targets/etcd"
 	"github.com/faultline/faultline/targets/reference"
 )
 
@@ -16,6 +20,7 @@ func targetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "target", Value: harness.ReferenceTarget,
 			Usage: "what to test: faultline (the reference store), etcd, or a target file (YAML) for any store speaking docs/API.md"},
 		&cli.StringFlag{Name: "etcd-reads", Value: "linearizable", Usage: "etcd: linearizable or serializable reads"},
+		&cli.Float64Flag{Name: "cas", Usage: "register: share of updates that are compare-and-set, 0..1 (default: 0.3 on etcd, 0 elsewhere: the reference store has none)"},
 	}
 }
 
@@ -30,6 +35,12 @@ func targetFromFlags(c *cli.Context, cfg *harness.Config) error {
 	}
 	if cfg.Target == "etcd" {
 		cfg.TargetOptions = map[string]string{"reads": c.String("etcd-reads")}
+		if cfg.Workload == "register" {
+			cfg.CAS = 0.3
+		}
+	}
+	if c.IsSet("cas") {
+		cfg.CAS = c.Float64("cas")
 	}
 	return nil
 }
@@ -40,6 +51,8 @@ func describeTarget(cfg harness.Config) (harness.Target, error) {
 	switch cfg.TargetName() {
 	case harness.ReferenceTarget:
 		return reference.New(), nil
+	case "etcd":
+		return etcd.Target{}, nil
 	}
 	return nil, fmt.Errorf("--target %q: want faultline, etcd or a target file (.yaml)", cfg.Target)
 }
@@ -47,7 +60,47 @@ func describeTarget(cfg harness.Config) (harness.Target, error) {
 // prepareTarget returns cfg's target ready to run on rt (its server built and its image made
 // where it needs one).
 func prepareTarget(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runtime) (harness.Target, error) {
-	return describeTarget(cfg)
+	t, err := describeTarget(cfg)
+	if err != nil {
+		return nil, err
+	}
+	switch t := t.(type) {
+	case etcd.Target:
+		bin, err := etcdBinary(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		if d, ok := rt.(*docker.Runtime); ok {
+			if t.Image, err = d.EnsureBinaryImage(ctx, "etcd", bin); err != nil {
+				return nil, fmt.Errorf("--target etcd: %w", err)
+			}
+			return t, nil
+		}
+		t.Binary = bin
+		return t, nil
+	}
+	return t, nil
+}
+
+// etcdBinary is the static etcd server: $FAULTLINE_ETCD_BINARY, else the one built from the
+// source tree's targets/etcd/server and cached in the user's cache folder.
+func etcdBinary(ctx context.Context, env *appEnv) (string, error) {
+	if p := os.Getenv("FAULTLINE_ETCD_BINARY"); p != "" {
+		return p, nil
+	}
+	src, err := etcd.ServerSource()
+	if err != nil {
+		return "", fmt.Errorf("--target etcd: %w (or set FAULTLINE_ETCD_BINARY to a static etcd)", err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("--target etcd: %w", err)
+	}
+	bin, _, err := etcd.Build(ctx, env.log, src, filepath.Join(cache, "faultline"))
+	if err != nil {
+		return "", fmt.Errorf("--target etcd: %w", err)
+	}
+	return bin, nil
 }
 
 // runTest runs one test of cfg's target.

@@ -37,8 +37,13 @@ func (Target) Faults() []string {
 	return []string{"partition", "kill", "pause", "clock", "delay", "loss"}
 }
 
-// Check accepts every config harness.Config.Validate accepts.
-func (Target) Check(harness.Config) error { return nil }
+// Check refuses compare-and-set, which the store's client API does not have.
+func (Target) Check(cfg harness.Config) error {
+	if cfg.CAS > 0 {
+		return fmt.Errorf("--cas %g: the reference store has no compare-and-set", cfg.CAS)
+	}
+	return nil
+}
 
 // Nodes is the runtime's built-in `faultline node` with the store flags of cfg.
 func (Target) Nodes(cfg harness.Config) (harness.NodeSpec, error) {
