@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/faultline/faultline/docker"
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/targets/etcd"
+	"github.com/faultline/faultline/targets/file"
 	"github.com/faultline/faultline/targets/reference"
 )
 
@@ -48,8 +50,15 @@ func targetFromFlags(c *cli.Context, cfg *harness.Config) error {
 // describeTarget returns cfg's target without preparing it to run (no image is built): enough
 // to check a config against it.
 func describeTarget(cfg harness.Config) (harness.Target, error) {
-	switch cfg.TargetName() {
-	case harness.ReferenceTarget:
+	if isTargetFile(cfg.Target) {
+		t, err := file.Load(cfg.Target)
+		if err != nil {
+			return nil, fmt.Errorf("--target: %w", err)
+		}
+		return t, nil
+	}
+	switch cfg.Target {
+	case "", harness.ReferenceTarget:
 		return reference.New(), nil
 	case "etcd":
 		return etcd.Target{}, nil
@@ -78,8 +87,38 @@ func prepareTarget(ctx context.Context, env *appEnv, cfg harness.Config, rt harn
 		}
 		t.Binary = bin
 		return t, nil
+	case *file.Target:
+		d, ok := rt.(*docker.Runtime)
+		if !ok || t.Spec().Binary == "" {
+			return t, nil
+		}
+		tag, err := d.EnsureBinaryImage(ctx, imageName(t.Name()), t.Spec().Binary)
+		if err != nil {
+			return nil, fmt.Errorf("--target %s: %w", cfg.Target, err)
+		}
+		return t.WithImage(tag), nil
 	}
 	return t, nil
+}
+
+// isTargetFile reports whether --target names a file rather than a built-in target.
+func isTargetFile(s string) bool {
+	return strings.HasSuffix(s, ".yaml") || strings.HasSuffix(s, ".yml") || strings.ContainsRune(s, '/')
+}
+
+// imageName turns a target's name into an image name part: lowercase letters, digits, dashes.
+func imageName(name string) string {
+	b := []byte(strings.ToLower(name))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			b[i] = '-'
+		}
+	}
+	s := strings.Trim(string(b), "-")
+	if s == "" {
+		return "target"
+	}
+	return s
 }
 
 // etcdBinary is the static etcd server: $FAULTLINE_ETCD_BINARY, else the one built from the
