@@ -192,7 +192,7 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 	}
 	if asJSON {
 		doc := map[string]any{
-			"valid": out.Results.Valid, "dir": out.Dir, "runtime": out.Runtime, "run_id": out.RunID, "seed": cfg.Seed,
+			"valid": out.Results.Valid, "dir": out.Dir, "runtime": out.Runtime, "target": cfg.TargetName(), "run_id": out.RunID, "seed": cfg.Seed,
 			"mechanisms": out.Mechanisms, "ops": out.Ops, "ok": out.OK, "fail": out.Fail, "info": out.Info,
 			"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "interrupted": out.Interrupted,
 			"results": out.Results,
