@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -39,6 +40,7 @@ type Config struct {
 	SloppyQuorum []bool         // sloppy quorum on/off
 	ReadRepair   []bool         // read repair on/off
 	Nemesis      [][]string     // fault sets, e.g. {{"partition"}, {"clock"}}; an empty set = none
+	Reads        []string       // etcd read modes (TargetOptions "reads"): linearizable, serializable
 	Repeat       int            // seeds per cell: Base.Seed, Base.Seed+1, ...
 	Parallel     int            // runs at once
 	_            struct{}
@@ -85,6 +87,8 @@ func (c Config) Seeds() []int64 {
 
 // Cell is one configuration of a sweep.
 type Cell struct {
+	Target       string // "" for the reference store, else the target's name (W, R and the store switches are then unused)
+	Reads        string // a read mode swept for the target ("" = the base's)
 	Consistency  string
 	N, W, R      int
 	SloppyQuorum bool
@@ -95,6 +99,13 @@ type Cell struct {
 // Label names the cell, e.g. "lww W=1 R=2" plus the swept switches that differ from the
 // defaults.
 func (c Cell) Label() string {
+	if c.Target != "" {
+		s := c.Target
+		if c.Reads != "" {
+			s += " reads=" + c.Reads
+		}
+		return s + " " + nemesisName(c.Nemesis)
+	}
 	s := fmt.Sprintf("%s W=%d R=%d", c.Consistency, c.W, c.R)
 	if c.SloppyQuorum {
 		s += " sloppy"
@@ -116,6 +127,8 @@ func nemesisName(n []string) string {
 // "sloppy" when they would intersect but hinted writes may count toward W, else "strict".
 func (c Cell) Quorum() string {
 	switch {
+	case c.Target != "":
+		return "-" // not a quorum store
 	case c.W+c.R <= c.N:
 		return "partial"
 	case c.SloppyQuorum:
@@ -133,6 +146,13 @@ func (c Cell) Apply(base harness.Config, seed int64) harness.Config {
 	cfg.Store.ReadRepair = c.ReadRepair
 	cfg.Nemesis = slices.Clone(c.Nemesis)
 	cfg.Seed = seed
+	if c.Reads != "" {
+		cfg.TargetOptions = maps.Clone(cfg.TargetOptions)
+		if cfg.TargetOptions == nil {
+			cfg.TargetOptions = map[string]string{}
+		}
+		cfg.TargetOptions["reads"] = c.Reads
+	}
 	return cfg
 }
 
@@ -163,15 +183,25 @@ func (c Config) Cells() []Cell {
 	if len(rs) == 0 {
 		rs = []int{b.Store.R}
 	}
+	reads := c.Reads
+	if len(reads) == 0 {
+		reads = []string{""}
+	}
+	target := ""
+	if t := b.TargetName(); t != harness.ReferenceTarget {
+		target = t
+	}
 	var out []Cell
-	for _, co := range cons {
-		for _, ne := range nems {
-			for _, sl := range sloppy {
-				for _, re := range rr {
-					for _, w := range ws {
-						for _, r := range rs {
-							out = append(out, Cell{Consistency: co, N: b.Store.N, W: w, R: r,
-								SloppyQuorum: sl, ReadRepair: re, Nemesis: slices.Clone(ne)})
+	for _, rd := range reads {
+		for _, co := range cons {
+			for _, ne := range nems {
+				for _, sl := range sloppy {
+					for _, re := range rr {
+						for _, w := range ws {
+							for _, r := range rs {
+								out = append(out, Cell{Target: target, Reads: rd, Consistency: co, N: b.Store.N, W: w, R: r,
+									SloppyQuorum: sl, ReadRepair: re, Nemesis: slices.Clone(ne)})
+							}
 						}
 					}
 				}
@@ -413,6 +443,9 @@ type Row struct {
 // summarize folds a cell's runs into its row.
 func summarize(cell Cell, runs []Run) Row {
 	row := Row{Cell: cell, InvalidBy: map[string]int{}, PBS: PBS(cell.N, cell.W, cell.R), RunList: runs}
+	if cell.Target != "" {
+		row.PBS = math.NaN() // PBS models quorum stores only
+	}
 	var lat []time.Duration
 	for _, r := range runs {
 		if r.Err != "" {
@@ -454,7 +487,9 @@ func summarize(cell Cell, runs []Run) Row {
 	row.StaleRate = math.NaN()
 	if row.Reads > 0 {
 		row.StaleRate = float64(row.Stale) / float64(row.Reads)
-		row.VsPBS = versus(row.StaleRate, row.PBS, row.Reads)
+		if !math.IsNaN(row.PBS) {
+			row.VsPBS = versus(row.StaleRate, row.PBS, row.Reads)
+		}
 	}
 	row.StaleLo, row.StaleHi = Wilson(row.Stale, row.Reads, Z95)
 	slices.Sort(lat)

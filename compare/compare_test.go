@@ -298,3 +298,31 @@ func TestQuantile(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// TestCellsOfAnotherTarget: for etcd the sweep is over read modes (and nemesis sets), the labels
+// name the target and the read mode, and each cell's config carries its read mode.
+func TestCellsOfAnotherTarget(t *testing.T) {
+	c := DefaultConfig()
+	c.Base.Target = "etcd"
+	c.Base.TargetOptions = map[string]string{"reads": "linearizable"}
+	c.W, c.R = nil, nil
+	c.Reads = []string{"linearizable", "serializable"}
+	cells := c.Cells()
+	if len(cells) != 2 {
+		t.Fatalf("got %d cells, want 2", len(cells))
+	}
+	for i, want := range []string{"etcd reads=linearizable partition", "etcd reads=serializable partition"} {
+		if got := cells[i].Label(); got != want {
+			t.Errorf("cell %d: got label %q, want %q", i, got, want)
+		}
+		if got := cells[i].Apply(c.Base, 1).TargetOptions["reads"]; got != c.Reads[i] {
+			t.Errorf("cell %d: got reads %q, want %q", i, got, c.Reads[i])
+		}
+		if q := cells[i].Quorum(); q != "-" {
+			t.Errorf("cell %d: got quorum %q, want -", i, q)
+		}
+	}
+	if c.Base.TargetOptions["reads"] != "linearizable" {
+		t.Errorf("Apply changed the base's options: %v", c.Base.TargetOptions)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -169,7 +170,7 @@ func (r *Runtime) EnsureImage(ctx context.Context, force bool) (tag string, buil
 		}
 	}
 	start := time.Now()
-	if err := r.buildImage(ctx, tag, force); err != nil {
+	if err := r.buildImage(ctx, tag, force, dockerfile, "faultline", r.cfg.Binary); err != nil {
 		return "", false, err
 	}
 	r.log.Info().Str("image", tag).Dur("took", time.Since(start)).Msg("built the faultline image")
@@ -203,9 +204,68 @@ func (r *Runtime) removeStaleImages(ctx context.Context, keep string) {
 	}
 }
 
-// buildImage sends a tar context (Dockerfile, binary, empty data dir) to the engine's builder.
-func (r *Runtime) buildImage(ctx context.Context, tag string, noCache bool) error {
-	tarball, err := buildContext(r.cfg.Binary)
+// binaryDockerfile is the image of another static binary (a target's server): the binary as
+// /<name>, an empty /data for the node user, no shell.
+const binaryDockerfile = `FROM scratch
+COPY --chown=65534:65534 data /data
+COPY %[1]s /%[1]s
+USER 65534:65534
+WORKDIR /data
+ENTRYPOINT ["/%[1]s"]
+`
+
+// EnsureBinaryImage makes sure a FROM-scratch image of the static linux binary at path exists,
+// running it as /<name> with an empty /data, and returns its tag: faultline-<name>:<hash of the
+// binary and the Dockerfile>. It builds the image only when no image has that tag. Targets use
+// it for their servers (etcd); the nodes' namespace holders still run the faultline image.
+func (r *Runtime) EnsureBinaryImage(ctx context.Context, name, path string) (string, error) {
+	if !imageName.MatchString(name) {
+		return "", fmt.Errorf("docker: image name %q: want lowercase letters, digits and dashes", name)
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("docker: %s is not a linux (ELF) binary: %w", path, err)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			f.Close()
+			return "", fmt.Errorf("docker: %s is dynamically linked (build it with CGO_ENABLED=0)", path)
+		}
+	}
+	f.Close()
+	df := fmt.Sprintf(binaryDockerfile, name)
+	h := sha256.New()
+	io.WriteString(h, df)
+	bf, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("docker: hashing %s: %w", path, err)
+	}
+	_, err = io.Copy(h, bf)
+	bf.Close()
+	if err != nil {
+		return "", fmt.Errorf("docker: hashing %s: %w", path, err)
+	}
+	tag := ImageRepo + "-" + name + ":" + hex.EncodeToString(h.Sum(nil))[:16]
+	if _, err := r.cli.ImageInspect(ctx, tag); err == nil {
+		return tag, nil
+	} else if !client.IsErrNotFound(err) {
+		return "", fmt.Errorf("docker: inspecting image %s: %w", tag, err)
+	}
+	start := time.Now()
+	if err := r.buildImage(ctx, tag, false, df, name, path); err != nil {
+		return "", err
+	}
+	r.log.Info().Str("image", tag).Dur("took", time.Since(start)).Msg("built a target image")
+	return tag, nil
+}
+
+// imageName is what EnsureBinaryImage accepts as a binary's name.
+var imageName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// buildImage sends a tar context (Dockerfile, the binary as name, empty data dir) to the
+// engine's builder.
+func (r *Runtime) buildImage(ctx context.Context, tag string, noCache bool, dockerfile, name, binary string) error {
+	tarball, err := buildContext(dockerfile, name, binary)
 	if err != nil {
 		return err
 	}
@@ -245,8 +305,9 @@ func (r *Runtime) buildImage(ctx context.Context, tag string, noCache bool) erro
 	return nil
 }
 
-// buildContext returns the tar build context: Dockerfile, faultline and an empty data/.
-func buildContext(binary string) (io.Reader, error) {
+// buildContext returns the tar build context: the Dockerfile, the binary as name and an empty
+// data/.
+func buildContext(dockerfile, name, binary string) (io.Reader, error) {
 	bin, err := os.ReadFile(binary)
 	if err != nil {
 		return nil, fmt.Errorf("docker: reading %s: %w", binary, err)
@@ -261,7 +322,7 @@ func buildContext(binary string) (io.Reader, error) {
 		dir  bool
 	}{
 		{name: "Dockerfile", mode: 0o644, body: []byte(dockerfile)},
-		{name: "faultline", mode: 0o755, body: bin},
+		{name: name, mode: 0o755, body: bin},
 		{name: "data/", mode: 0o755, dir: true},
 	}
 	for _, f := range files {

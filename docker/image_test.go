@@ -14,7 +14,7 @@ func TestBuildContext(t *testing.T) {
 	if err := os.WriteFile(bin, []byte("not really a binary"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r, err := buildContext(bin)
+	r, err := buildContext(dockerfile, "faultline", bin)
 	if err != nil {
 		t.Fatalf("buildContext: %v", err)
 	}

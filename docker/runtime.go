@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,6 +201,9 @@ func (r *Runtime) Start(ctx context.Context, spec harness.ClusterSpec) ([]harnes
 		return nil, err
 	}
 	var peers []string
+	port, peerPort := r.ports()
+	var ids, ips []string
+	var ports, peerPorts []int
 	for i, id := range spec.Nodes {
 		if _, dup := r.byID[id]; dup {
 			return nil, fmt.Errorf("docker: start: node %q listed twice", id)
@@ -207,11 +211,34 @@ func (r *Runtime) Start(ctx context.Context, spec harness.ClusterSpec) ([]harnes
 		n := &node{id: id, ip: nodeIP(r.subnet, i)}
 		r.nodes = append(r.nodes, n)
 		r.byID[id] = n
-		peers = append(peers, fmt.Sprintf("%s=%s", id, net.JoinHostPort(n.ip.String(), strconv.Itoa(r.cfg.Port))))
+		peers = append(peers, fmt.Sprintf("%s=%s", id, net.JoinHostPort(n.ip.String(), strconv.Itoa(port))))
+		ids, ips = append(ids, id), append(ips, n.ip.String())
+		ports, peerPorts = append(ports, port), append(peerPorts, peerPort)
 	}
 	publish, host := r.publish()
 	err = r.each(ctx, r.nodes, func(ctx context.Context, n *node) error {
-		return r.startNode(ctx, n, image, netName, strings.Join(peers, ","), publish, host)
+		cmd := append([]string{}, r.cfg.NodeCommand...)
+		cmd = append(cmd, "--id", n.id, "--listen", fmt.Sprintf("0.0.0.0:%d", port), "--peers", strings.Join(peers, ","), "--data", "/data")
+		cmd = append(cmd, r.spec.NodeArgs...)
+		img, env := image, []string(nil)
+		if l := spec.Launch; l != nil {
+			data := l.Data
+			if data == "" {
+				data = "/data"
+			}
+			v := harness.Vars(ids, ips, ports, peerPorts, slices.Index(ids, n.id), data)
+			var err error
+			if cmd, err = harness.Expand(l.Args, v); err != nil {
+				return fmt.Errorf("docker: node %s: %w", n.id, err)
+			}
+			if env, err = harness.Expand(l.Env, v); err != nil {
+				return fmt.Errorf("docker: node %s: %w", n.id, err)
+			}
+			if l.Image != "" {
+				img = l.Image
+			}
+		}
+		return r.startNode(ctx, n, image, img, netName, cmd, env, port, publish, host)
 	})
 	if err != nil {
 		return nil, err
@@ -243,10 +270,19 @@ func (r *Runtime) startImage(ctx context.Context) (string, error) {
 	return image, err
 }
 
-// startNode creates and starts a node's namespace holder and then the node.
-func (r *Runtime) startNode(ctx context.Context, n *node, image, netName, peers string, publish bool, host string) error {
+// ports are the client and peer ports nodes listen on: the target's launch's, else Config.Port.
+func (r *Runtime) ports() (port, peerPort int) {
+	if l := r.spec.Launch; l != nil && l.Port != 0 {
+		return l.Port, l.PeerPort
+	}
+	return r.cfg.Port, 0
+}
+
+// startNode creates and starts a node's namespace holder (from the faultline image, which
+// installs the nftables rules) and then the node (from nodeImage, running cmd).
+func (r *Runtime) startNode(ctx context.Context, n *node, image, nodeImage, netName string, cmd, env []string, listen int, publish bool, host string) error {
 	ctrName, holderName := r.names(n.id)
-	port := nat.Port(fmt.Sprintf("%d/tcp", r.cfg.Port))
+	port := nat.Port(fmt.Sprintf("%d/tcp", listen))
 	hcfg := &container.Config{
 		Image:  image,
 		Cmd:    []string{"container", "hold"},
@@ -276,7 +312,7 @@ func (r *Runtime) startNode(ctx context.Context, n *node, image, netName, peers 
 	if err := r.cli.ContainerStart(ctx, h.ID, container.StartOptions{}); err != nil {
 		return fmt.Errorf("docker: starting the network holder of %s: %w", n.id, err)
 	}
-	n.addr = net.JoinHostPort(n.ip.String(), strconv.Itoa(r.cfg.Port))
+	n.addr = net.JoinHostPort(n.ip.String(), strconv.Itoa(listen))
 	if publish {
 		insp, err := r.cli.ContainerInspect(ctx, h.ID)
 		if err != nil {
@@ -292,13 +328,10 @@ func (r *Runtime) startNode(ctx context.Context, n *node, image, netName, peers 
 		n.addr = net.JoinHostPort(host, bound[0].HostPort)
 	}
 
-	cmd := append([]string{}, r.cfg.NodeCommand...)
-	cmd = append(cmd, "--id", n.id, "--listen", fmt.Sprintf("0.0.0.0:%d", r.cfg.Port), "--peers", peers, "--data", "/data")
-	cmd = append(cmd, r.spec.NodeArgs...)
 	c, err := r.cli.ContainerCreate(ctx, &container.Config{
-		Image:  image,
+		Image:  nodeImage,
 		Cmd:    cmd,
-		Env:    []string{"FAULTLINE_ADMIN_TOKEN=" + r.spec.AdminToken, "FAULTLINE_CLUSTER_SECRET=" + r.spec.ClusterSecret},
+		Env:    append([]string{"FAULTLINE_ADMIN_TOKEN=" + r.spec.AdminToken, "FAULTLINE_CLUSTER_SECRET=" + r.spec.ClusterSecret}, env...),
 		Labels: r.labels("node", n.id),
 	}, &container.HostConfig{
 		NetworkMode: container.NetworkMode("container:" + h.ID),

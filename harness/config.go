@@ -31,10 +31,16 @@ type StoreConfig struct {
 type Config struct {
 	Name  string      // run name, "<workload>-<nemesis>" when empty
 	Nodes int         // cluster size
-	Store StoreConfig // what the nodes run
+	Store StoreConfig // what the nodes run (the reference store's settings)
+	// Target names what is tested: "" or "faultline" (the reference store), "etcd", or a target
+	// file's path. cmd/faultline turns it into a harness.Target.
+	Target string
+	// TargetOptions are the target's own settings, e.g. {"reads": "serializable"} for etcd.
+	TargetOptions map[string]string
 
 	Workload    string        // "register", "set" or "counter"
 	CRDT        bool          // set/counter: the store's CRDT ops instead of read-modify-write
+	CAS         float64       // register: share of updates that are compare-and-set (needs a target with CAS)
 	Keys        int           // keys the workload spreads over
 	KeyDist     string        // "uniform" or "hot"
 	Concurrency int           // client processes at a time
@@ -109,6 +115,9 @@ func (c Config) RunName() string {
 	if c.CRDT {
 		w += "-crdt"
 	}
+	if t := c.TargetName(); t != ReferenceTarget {
+		w = t + "-" + w
+	}
 	return w + "-" + nem
 }
 
@@ -166,6 +175,11 @@ func (c Config) Validate() error {
 	}
 	if c.CRDT && s.Consistency == "abd" && s.Mode == "leaderless" {
 		add("--crdt needs consistency lww or vclock: abd is a plain register")
+	}
+	if !(c.CAS >= 0 && c.CAS <= 1) {
+		add("cas share (%g) must be between 0 and 1", c.CAS)
+	} else if c.CAS > 0 && c.Workload != "register" {
+		add("--cas applies to the register workload, not %q", c.Workload)
 	}
 	if c.Keys < 1 {
 		add("keys (%d) must be at least 1", c.Keys)
@@ -226,6 +240,26 @@ func (c Config) Validate() error {
 		add("results folder must not be empty")
 	}
 	return errors.Join(errs...)
+}
+
+// ReferenceTarget is the name of the target faultline's own store is.
+const ReferenceTarget = "faultline"
+
+// TargetName is the target's short name: Target for a built-in one, the file's base name
+// without extension for a target file.
+func (c Config) TargetName() string {
+	switch t := c.Target; {
+	case t == "":
+		return ReferenceTarget
+	case strings.ContainsAny(t, "/.") || strings.HasSuffix(t, ".yaml"):
+		base := t[strings.LastIndex(t, "/")+1:]
+		if i := strings.Index(base, "."); i > 0 {
+			base = base[:i]
+		}
+		return base
+	default:
+		return t
+	}
 }
 
 // NodeArgs are the `faultline node` store flags for c (the runtime adds id, listen, peers, data).

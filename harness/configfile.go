@@ -10,30 +10,33 @@ import (
 // configJSON is Config as saved in a run folder's config.json: durations as strings ("5s"),
 // so people can read it and `faultline replay` can load it back.
 type configJSON struct {
-	Name            string          `json:"name,omitempty"`
-	Runtime         string          `json:"runtime,omitempty"` // informational: where the run ran
-	Nodes           int             `json:"nodes"`
-	Store           storeConfigJSON `json:"store"`
-	Workload        string          `json:"workload"`
-	CRDT            bool            `json:"crdt"`
-	Keys            int             `json:"keys"`
-	KeyDist         string          `json:"key_dist"`
-	Concurrency     int             `json:"concurrency"`
-	Rate            float64         `json:"rate"`
-	OpTimeout       string          `json:"op_timeout"`
-	Nemesis         []string        `json:"nemesis"`
-	NemesisInterval string          `json:"nemesis_interval"`
-	ClockMax        string          `json:"clock_max"`
-	DelayMax        string          `json:"delay_max"`
-	LossMax         float64         `json:"loss_max"`
-	Checks          []string        `json:"checks"`
-	CheckTimeout    string          `json:"check_timeout"`
-	Time            string          `json:"time"`
-	Seed            int64           `json:"seed"`
-	HealthWait      string          `json:"health_wait"`
-	QuiesceMax      string          `json:"quiesce_max"`
-	ResultsRoot     string          `json:"results_root"`
-	NodeArgs        []string        `json:"node_args,omitempty"` // informational: the nodes' flags
+	Name            string            `json:"name,omitempty"`
+	Runtime         string            `json:"runtime,omitempty"` // informational: where the run ran
+	Nodes           int               `json:"nodes"`
+	Store           storeConfigJSON   `json:"store"`
+	Target          string            `json:"target,omitempty"`
+	TargetOptions   map[string]string `json:"target_options,omitempty"`
+	Workload        string            `json:"workload"`
+	CRDT            bool              `json:"crdt"`
+	CAS             float64           `json:"cas,omitempty"`
+	Keys            int               `json:"keys"`
+	KeyDist         string            `json:"key_dist"`
+	Concurrency     int               `json:"concurrency"`
+	Rate            float64           `json:"rate"`
+	OpTimeout       string            `json:"op_timeout"`
+	Nemesis         []string          `json:"nemesis"`
+	NemesisInterval string            `json:"nemesis_interval"`
+	ClockMax        string            `json:"clock_max"`
+	DelayMax        string            `json:"delay_max"`
+	LossMax         float64           `json:"loss_max"`
+	Checks          []string          `json:"checks"`
+	CheckTimeout    string            `json:"check_timeout"`
+	Time            string            `json:"time"`
+	Seed            int64             `json:"seed"`
+	HealthWait      string            `json:"health_wait"`
+	QuiesceMax      string            `json:"quiesce_max"`
+	ResultsRoot     string            `json:"results_root"`
+	NodeArgs        []string          `json:"node_args,omitempty"` // informational: the nodes' flags
 }
 
 type storeConfigJSON struct {
@@ -61,13 +64,14 @@ func (c Config) toJSON(runtime string) configJSON {
 			ReadRepair: s.ReadRepair, AntiEntropy: s.AntiEntropy.String(), HintedHandoff: s.HintedHandoff,
 			SloppyQuorum: s.SloppyQuorum, Fsync: s.Fsync,
 		},
-		Workload: c.Workload, CRDT: c.CRDT, Keys: c.Keys, KeyDist: c.KeyDist,
+		Target: c.Target, TargetOptions: c.TargetOptions,
+		Workload: c.Workload, CRDT: c.CRDT, CAS: c.CAS, Keys: c.Keys, KeyDist: c.KeyDist,
 		Concurrency: c.Concurrency, Rate: c.Rate, OpTimeout: c.OpTimeout.String(),
 		Nemesis: c.Nemesis, NemesisInterval: c.NemesisInterval.String(), ClockMax: c.ClockMax.String(),
 		DelayMax: c.DelayMax.String(), LossMax: c.LossMax,
 		Checks: c.Checks, CheckTimeout: c.CheckTimeout.String(), Time: c.Time.String(), Seed: c.Seed,
 		HealthWait: c.HealthWait.String(), QuiesceMax: c.QuiesceMax.String(), ResultsRoot: c.ResultsRoot,
-		NodeArgs: c.NodeArgs(),
+		NodeArgs: c.referenceNodeArgs(),
 	}
 }
 
@@ -95,6 +99,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	out.Store.ReadRepair, out.Store.HintedHandoff, out.Store.SloppyQuorum = j.Store.ReadRepair, j.Store.HintedHandoff, j.Store.SloppyQuorum
 	out.Store.Fsync = j.Store.Fsync
 	dur("store.anti_entropy", j.Store.AntiEntropy, &out.Store.AntiEntropy)
+	out.Target, out.TargetOptions, out.CAS = j.Target, j.TargetOptions, j.CAS
 	out.Workload, out.CRDT, out.Keys, out.KeyDist = j.Workload, j.CRDT, j.Keys, j.KeyDist
 	out.Concurrency, out.Rate = j.Concurrency, j.Rate
 	dur("op_timeout", j.OpTimeout, &out.OpTimeout)
@@ -131,4 +136,12 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("harness: %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// referenceNodeArgs are the reference store's node flags, for config.json; nil for another target.
+func (c Config) referenceNodeArgs() []string {
+	if c.TargetName() != ReferenceTarget {
+		return nil
+	}
+	return c.NodeArgs()
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/faultline/faultline/internal/testbin"
 	"github.com/faultline/faultline/internal/wait"
 	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/targets/reference"
 )
 
 var binary string
@@ -163,8 +164,8 @@ func knownVerdict(t *testing.T, rt harness.Runtime, edit func(*harness.Config), 
 	cfg := shortConfig(t)
 	edit(&cfg)
 	out, err := harness.Run(context.Background(), cfg, harness.Options{
-		Runtime: rt,
-		Log:     zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+		Runtime: rt, Target: reference.New(),
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	})
 	if err != nil {
 		t.Fatalf("run: %v", err)
@@ -251,7 +252,7 @@ func TestInterrupt(t *testing.T) {
 					return n >= 20, fmt.Sprintf("%d ok ops in the history", n)
 				})
 			}()
-			out, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+			out, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Target: reference.New(), Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 			close(ended)
 			if werr := <-waited; werr != nil {
 				t.Errorf("waiting for the run to record ops before interrupting it: %v", werr)

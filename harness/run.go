@@ -9,8 +9,7 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"sort"
-	"strconv"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,13 +17,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/checker"
-	"github.com/faultline/faultline/client"
 	"github.com/faultline/faultline/history"
 	scratchdir "github.com/faultline/faultline/internal/scratch"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/workloads"
-	"github.com/faultline/faultline/workloads/storeclient"
 )
 
 // ErrInterrupted marks an Outcome whose run was cut short (Ctrl-C): what was recorded was still
@@ -34,6 +31,7 @@ var ErrInterrupted = errors.New("harness: run interrupted")
 // Options are the parts a run is wired from.
 type Options struct {
 	Runtime  Runtime        // where the cluster runs
+	Target   Target         // what runs there and how clients reach it
 	Log      zerolog.Logger // harness events
 	Progress io.Writer      // live progress (nil = none)
 	Terminal bool           // Progress is a terminal: redraw one line instead of printing lines
@@ -78,6 +76,14 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	if opt.Runtime == nil {
 		return nil, errors.New("harness: no runtime")
 	}
+	if err := CheckTarget(cfg, opt.Target, opt.Runtime); err != nil {
+		return nil, fmt.Errorf("harness: config: %w", err)
+	}
+	tg := opt.Target
+	nspec, err := tg.Nodes(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("harness: target %s: %w", tg.Name(), err)
+	}
 	log := opt.Log.With().Str("run", cfg.RunName()).Logger()
 	rt := opt.Runtime
 	out := &Outcome{Runtime: rt.Name()}
@@ -113,7 +119,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	defer os.RemoveAll(scratch)
 	token := randomToken()
 	out.RunID = runID(run.Dir)
-	spec := ClusterSpec{RunID: out.RunID, Nodes: nodes, NodeArgs: cfg.NodeArgs(), AdminToken: token, ClusterSecret: randomToken(), Dir: scratch}
+	spec := ClusterSpec{RunID: out.RunID, Nodes: nodes, NodeArgs: nspec.NodeArgs, Launch: nspec.Launch, AdminToken: token, ClusterSecret: randomToken(), Dir: scratch}
 	log.Info().Str("runtime", rt.Name()).Int("nodes", len(nodes)).Msg("starting cluster")
 	started, err := rt.Start(ctx, spec)
 	tornDown := false
@@ -134,19 +140,23 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 		return out, fmt.Errorf("harness: start cluster: %w", err)
 	}
 	if m, ok := rt.(Mechanisms); ok {
-		out.Mechanisms = m.Mechanisms() // after Start: some are probed then (netem)
+		out.Mechanisms = map[string]string{}
+		for k, v := range m.Mechanisms() { // after Start: some are probed then (netem)
+			if slices.Contains(tg.Faults(), k) {
+				out.Mechanisms[k] = v
+			}
+		}
 	}
-	hc := client.NewHTTPClient()
-	admins := map[string]*client.Client{}
-	addrs := map[string]string{}
-	for _, n := range started {
-		addrs[n.ID] = n.Addr
-		admins[n.ID] = client.New(n.Addr, client.WithAdminToken(token), client.WithHTTPClient(hc), client.WithTimeout(2*time.Second))
+	cl, err := tg.Open(ctx, cfg, spec, started)
+	if err != nil {
+		return out, fmt.Errorf("harness: target %s: %w", tg.Name(), err)
 	}
-	if err := waitHealthy(ctx, admins, cfg.HealthWait); err != nil {
+	defer cl.Close()
+	healthStart := time.Now()
+	if err := waitHealthy(ctx, cl, nodes, cfg.HealthWait); err != nil {
 		return out, fmt.Errorf("harness: cluster not healthy within %s: %w", cfg.HealthWait, err)
 	}
-	log.Info().Msg("cluster healthy")
+	log.Info().Dur("took", time.Since(healthStart)).Msg("cluster healthy")
 
 	// The history.
 	hf, err := os.Create(run.Path(report.HistoryFile))
@@ -163,14 +173,13 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 
 	// Clients and nemesis run for cfg.Time, or until Ctrl-C.
 	wcfg := workloadConfig(cfg)
-	newClient := func(w, r int) func(int) (workloads.Client, string) {
+	newClient := func(final bool) func(int) (workloads.Client, string) {
 		return func(process int) (workloads.Client, string) {
 			id := nodes[process%len(nodes)]
-			c := client.New(addrs[id], client.WithHTTPClient(hc), client.WithTimeout(cfg.OpTimeout))
-			return storeclient.New(c, w, r), id
+			return cl.Client(id, final), id
 		}
 	}
-	tgt := newTarget(rt, admins)
+	tgt := newFaultTarget(rt, nodes, cl)
 	prog := &progress{}
 	prog.phase.Store("running")
 	prog.fault.Store("")
@@ -180,7 +189,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		workErr = workloads.Run(runCtx, wcfg, newClient(cfg.Store.W, cfg.Store.R), rec, &prog.ctrs, log)
+		workErr = workloads.Run(runCtx, wcfg, newClient(false), rec, &prog.ctrs, log)
 	}()
 	go func() {
 		defer wg.Done()
@@ -225,17 +234,18 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 		// Quiesce, then final reads and dumps.
 		prog.phase.Store("quiescing")
 		qctx, cancel := cleanupCtx(cfg.QuiesceMax + 30*time.Second)
-		out.QuiesceWait, out.Quiesced, dumps = quiesce(qctx, admins, nodes, cfg.QuiesceMax)
+		out.QuiesceWait, out.Quiesced, dumps = quiesce(qctx, cl, nodes, cfg.QuiesceMax)
 		log.Info().Dur("wait", out.QuiesceWait).Bool("settled", out.Quiesced).Msg("quiesced")
 		prog.phase.Store("final reads")
-		n := cfg.Store.N
-		if err := workloads.FinalReads(qctx, wcfg, newClient(n, n), rec, log); err != nil {
+		if err := workloads.FinalReads(qctx, wcfg, newClient(true), rec, log); err != nil {
 			log.Error().Err(err).Msg("final reads")
 		}
-		if d, err := takeDumps(qctx, admins, nodes); err != nil {
-			log.Error().Err(err).Msg("replica dumps")
-		} else {
-			dumps = d
+		if dm, ok := cl.(Dumper); ok {
+			if d, err := dm.Dumps(qctx, nodes); err != nil {
+				log.Error().Err(err).Msg("replica dumps")
+			} else {
+				dumps = d
+			}
 		}
 		cancel()
 	}
@@ -245,11 +255,13 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	// Stats, logs, teardown.
 	sctx, cancel := cleanupCtx(10 * time.Second)
 	stats := map[string]any{}
-	for _, id := range nodes {
-		if s, err := admins[id].Stats(sctx); err == nil {
-			stats[id] = s
-		} else {
-			stats[id] = map[string]string{"error": err.Error()}
+	if st, ok := cl.(Stats); ok {
+		for _, id := range nodes {
+			if s, err := st.Stats(sctx, id); err == nil {
+				stats[id] = s
+			} else {
+				stats[id] = map[string]string{"error": err.Error()}
+			}
 		}
 	}
 	cancel()
@@ -261,7 +273,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 		log.Error().Err(err).Msg("history")
 	}
 	stats["harness"] = map[string]any{
-		"runtime": rt.Name(), "mechanisms": out.Mechanisms, "ops": out.Ops,
+		"runtime": rt.Name(), "target": tg.Name(), "mechanisms": out.Mechanisms, "ops": out.Ops,
 		"ok": out.OK, "fail": out.Fail, "info": out.Info,
 		"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "quiesced": out.Quiesced,
 		"interrupted": out.Interrupted, "duration_ms": time.Since(start).Milliseconds(),
@@ -338,6 +350,7 @@ func workloadConfig(cfg Config) workloads.Config {
 	w := workloads.DefaultConfig()
 	w.Workload = cfg.Workload
 	w.CRDT = cfg.CRDT
+	w.CASShare = cfg.CAS
 	w.Keys = cfg.Keys
 	w.KeyDist = cfg.KeyDist
 	w.Concurrency = cfg.Concurrency
@@ -367,14 +380,14 @@ func hashString(s string) uint64 {
 	return h
 }
 
-// waitHealthy polls every node's /health until all answer, bounded by d.
-func waitHealthy(ctx context.Context, admins map[string]*client.Client, d time.Duration) error {
+// waitHealthy polls every node's health until all answer, bounded by d.
+func waitHealthy(ctx context.Context, cl Cluster, nodes []string, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	for {
 		var last error
-		for id, a := range admins {
-			if err := a.Health(ctx); err != nil {
+		for _, id := range nodes {
+			if err := cl.Healthy(ctx, id); err != nil {
 				last = fmt.Errorf("%s: %w", id, err)
 				break
 			}
@@ -390,69 +403,20 @@ func waitHealthy(ctx context.Context, admins map[string]*client.Client, d time.D
 	}
 }
 
-// takeDumps reads every replica's local data and turns it into the checkers' form. A replica
-// that lacks a key it must hold (placement from the store, see markMissingReplicas) is recorded
-// with a null value, so that it counts as divergent rather than as not a replica.
-func takeDumps(ctx context.Context, admins map[string]*client.Client, nodes []string) (history.Dumps, error) {
-	out := history.Dumps{}
-	for _, id := range nodes {
-		d, err := admins[id].Dump(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("dump %s: %w", id, err)
-		}
-		keys := map[string]history.Value{}
-		for k, e := range d.Keys {
-			keys[k] = dumpValue(e)
-		}
-		out[id] = keys
-	}
-	if err := markMissingReplicas(ctx, admins, nodes, out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// dumpValue turns a replica's entry into a history value: a counter is an Int, a set a sorted
-// List, a register Nil (absent), an Int, or a sorted List of siblings. Values that are not
-// integers (written by hand, not by a workload) are hashed so they still compare.
-func dumpValue(e client.DumpEntry) history.Value {
-	switch e.Kind {
-	case "counter":
-		return history.Int(e.Counter)
-	case "set":
-		return history.List(ints(e.Elements)...)
-	}
-	switch len(e.Values) {
-	case 0:
-		return history.Nil()
-	case 1:
-		return history.Int(ints(e.Values)[0])
-	}
-	return history.List(ints(e.Values)...)
-}
-
-func ints(ss []string) []int64 {
-	out := make([]int64, 0, len(ss))
-	for _, s := range ss {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			n = int64(hashString(s) >> 1)
-		}
-		out = append(out, n)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
 // quiesce waits, bounded by max, until two dumps in a row are equal and every key has one
 // value on all replicas that hold it. It returns the time waited, whether it settled, and the
-// last dumps taken.
-func quiesce(ctx context.Context, admins map[string]*client.Client, nodes []string, max time.Duration) (time.Duration, bool, history.Dumps) {
+// last dumps taken. A target without dumps has settled once every node is healthy again.
+func quiesce(ctx context.Context, cl Cluster, nodes []string, max time.Duration) (time.Duration, bool, history.Dumps) {
 	start := time.Now()
+	dm, ok := cl.(Dumper)
+	if !ok {
+		err := waitHealthy(ctx, cl, nodes, max)
+		return time.Since(start), err == nil, nil
+	}
 	var prev history.Dumps
 	for {
-		d, err := takeDumps(ctx, admins, nodes)
-		if err == nil && prev != nil && reflect.DeepEqual(d, prev) && agreed(d) {
+		d, err := dm.Dumps(ctx, nodes)
+		if err == nil && prev != nil && reflect.DeepEqual(d, prev) && Agreed(d) {
 			return time.Since(start), true, d
 		}
 		if err == nil {
@@ -469,9 +433,9 @@ func quiesce(ctx context.Context, admins map[string]*client.Client, nodes []stri
 	}
 }
 
-// agreed reports whether every key has the same value on every replica of it (takeDumps records
+// Agreed reports whether every key has the same value on every replica of it (takeDumps records
 // a replica that lacks the key as null).
-func agreed(d history.Dumps) bool {
+func Agreed(d history.Dumps) bool {
 	seen := map[string]history.Value{}
 	for _, keys := range d {
 		for k, v := range keys {

@@ -23,12 +23,15 @@ type ClusterSpec struct {
 	// ClusterSecret authenticates the nodes to each other on the internal API; the runtime
 	// passes it to the nodes through the FAULTLINE_CLUSTER_SECRET environment variable.
 	ClusterSecret string
+	// Launch, when set, is what each node runs instead of the runtime's built-in
+	// `faultline node` (NodeArgs is then unused): a target's binary or image and arguments.
+	Launch *Launch
 	// Dir is a folder the runtime may use for node data and logs on the host (the local runtime
 	// keeps data dirs there; the Docker runtime may ignore it).
 	Dir string
 }
 
-// Node is one started store node as the harness's clients reach it.
+// Node is one started node as the harness's clients reach it.
 type Node struct {
 	ID   string // node id, e.g. "n1"
 	Addr string // host:port where the harness reaches the node's client and admin API
@@ -41,9 +44,9 @@ type Link struct {
 	Loss     float64       // probability in [0,1] that a packet or message is dropped
 }
 
-// Runtime runs a store cluster and injects process and network faults into it. Clock skew is not
-// part of it: the harness sets it through each node's admin API, which works the same for every
-// runtime. Implementations: harness/local (processes on loopback, network faults simulated in the
+// Runtime runs a cluster of a target's nodes and injects process and network faults into it.
+// Clock skew is not part of it: the target skews its nodes' clocks itself where it can (the
+// reference store through its admin API), which works the same for every runtime. Implementations: harness/local (processes on loopback, network faults simulated in the
 // node's transport) and docker (containers, real netfilter drops, engine kill and pause).
 //
 // Every method may be called from one goroutine at a time (the harness serializes them). Fault

@@ -156,9 +156,11 @@ func runInfo(fsys fs.FS, p string, e fs.DirEntry, latest bool) RunInfo {
 // "register · leaderless lww N3 W2 R2 · 5 nodes · partition · 30s · seed 42 · local".
 func configSummary(b []byte) string {
 	var c struct {
-		Runtime string `json:"runtime"`
-		Nodes   int    `json:"nodes"`
-		Store   struct {
+		Runtime       string            `json:"runtime"`
+		Target        string            `json:"target"`
+		TargetOptions map[string]string `json:"target_options"`
+		Nodes         int               `json:"nodes"`
+		Store         struct {
 			Mode        string `json:"mode"`
 			Consistency string `json:"consistency"`
 			N, W, R     int
@@ -182,6 +184,18 @@ func configSummary(b []byte) string {
 	st := strings.TrimSpace(c.Store.Mode + " " + c.Store.Consistency)
 	if c.Store.N > 0 {
 		st += fmt.Sprintf(" N%d W%d R%d", c.Store.N, c.Store.W, c.Store.R)
+	}
+	if c.Target != "" && c.Target != "faultline" {
+		// another target: the reference store's settings do not apply
+		st = c.Target
+		keys := make([]string, 0, len(c.TargetOptions))
+		for k := range c.TargetOptions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			st += " " + k + "=" + c.TargetOptions[k]
+		}
 	}
 	add(st)
 	if c.Nodes > 0 {

@@ -29,6 +29,14 @@ type Client interface {
 	SetRead(ctx context.Context, key string) ([]string, error)
 }
 
+// CASClient is an optional Client ability: compare-and-set of a register. A register workload
+// with Config.CASShare > 0 needs it.
+type CASClient interface {
+	// CAS sets key to value if it holds old. A compare that did not hold is an error wrapping
+	// ErrFailed (nothing was written).
+	CAS(ctx context.Context, key, old, value string) error
+}
+
 // ErrFailed marks an op that definitely did not take effect. Clients wrap it.
 var ErrFailed = errors.New("workloads: definitely not applied")
 

@@ -36,6 +36,10 @@ type Config struct {
 	Rate        float64       // total ops/s across workers; 0 = as fast as possible
 	OpTimeout   time.Duration // a client call exceeding it is recorded as info
 	Seed        int64         // every random choice derives from it
+	// CASShare is the share of register updates that are compare-and-set (the client must be a
+	// CASClient): from the value the process last read of the key to its next unique value. A
+	// process that has read no value of the key yet writes instead. 0: writes only.
+	CASShare float64
 	// FinalProcess is the first process id FinalReads uses; set it to Counters.NextProcess after
 	// Run. 0 means DefaultFinalProcess, above anything a run reaches in practice.
 	FinalProcess int
@@ -67,6 +71,9 @@ func (c Config) Validate() error {
 	}
 	if c.CRDT && c.Workload == Register {
 		return errors.New("workloads: CRDT applies to the set and counter workloads, not register")
+	}
+	if !(c.CASShare >= 0 && c.CASShare <= 1) || c.CASShare > 0 && c.Workload != Register {
+		return fmt.Errorf("workloads: CASShare (%g) must be in [0, 1], and 0 but for the register workload", c.CASShare)
 	}
 	if c.Keys < 1 {
 		return fmt.Errorf("workloads: Keys (%d) must be >= 1", c.Keys)

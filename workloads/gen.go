@@ -20,16 +20,18 @@ type gen struct {
 	hot       bool
 	readShare float64
 	stride    int64 // Concurrency: values of worker w are w+1, w+1+stride, ...
+	casShare  float64
 	next      int64
 }
 
 func newGen(cfg Config, worker int) *gen {
 	g := &gen{
-		rng:    rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(worker)<<1)),
-		keys:   cfg.Keys,
-		hot:    cfg.KeyDist == Hot,
-		stride: int64(cfg.Concurrency),
-		next:   int64(worker) + 1,
+		rng:      rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(worker)<<1)),
+		keys:     cfg.Keys,
+		hot:      cfg.KeyDist == Hot,
+		stride:   int64(cfg.Concurrency),
+		casShare: cfg.CASShare,
+		next:     int64(worker) + 1,
 	}
 	switch cfg.Workload {
 	case Register:
@@ -43,15 +45,20 @@ func newGen(cfg Config, worker int) *gen {
 }
 
 // op returns the next op: whether it is a read, its key index, and for updates a value unique
-// across all workers (register writes and set adds use it; counter increments ignore it).
-func (g *gen) op() (read bool, key int, value int64) {
+// across all workers (register writes and set adds use it; counter increments ignore it), and
+// whether a register update is a compare-and-set (never with CASShare 0, which draws nothing
+// more, so such runs keep their sequences).
+func (g *gen) op() (read bool, key int, value int64, cas bool) {
 	read = g.rng.Float64() < g.readShare
 	key = g.key()
 	if !read {
 		value = g.next
 		g.next += g.stride
+		if g.casShare > 0 {
+			cas = g.rng.Float64() < g.casShare
+		}
 	}
-	return read, key, value
+	return read, key, value, cas
 }
 
 func (g *gen) key() int {

@@ -194,3 +194,14 @@ func joinInts(xs []int64) string {
 	}
 	return string(b)
 }
+
+// cas runs a compare-and-set of key k from old to v. A client without CAS fails it (nothing
+// was sent).
+func (w *worker) cas(ctx context.Context, k int, old, v int64) opResult {
+	c, ok := w.client.(CASClient)
+	if !ok {
+		return fail("workloads: the client has no compare-and-set")
+	}
+	arg := history.List(old, v)
+	return result(arg, c.CAS(ctx, w.keys[k], strconv.FormatInt(old, 10), strconv.FormatInt(v, 10)))
+}

@@ -48,6 +48,7 @@ func Run(ctx context.Context, cfg Config, newClient func(process int) (Client, s
 			log:       log,
 			process:   i,
 			causal:    make([]string, len(keys)),
+			lastRead:  map[int]int64{},
 		}
 		wg.Go(func() { w.run(ctx, opBase) })
 	}
@@ -76,6 +77,8 @@ type worker struct {
 	// causal holds, per key, the causal context of this worker's latest read of it: register
 	// writes pass it, as a client writing after a read would, so siblings do not pile up.
 	causal []string
+	// lastRead holds, per key, the value this worker last read (a compare-and-set's old value).
+	lastRead map[int]int64
 }
 
 func (w *worker) run(ctx, opBase context.Context) {
@@ -85,30 +88,44 @@ func (w *worker) run(ctx, opBase context.Context) {
 			w.client, w.node = w.newClient(w.process)
 			w.ctrs.noteProcess(w.process)
 		}
-		read, k, v := w.gen.op()
+		read, k, v, cas := w.gen.op()
 		opCtx, cancel := context.WithTimeout(opBase, w.cfg.OpTimeout)
-		w.do(opCtx, read, k, v)
+		w.do(opCtx, read, k, v, cas)
 		cancel()
 	}
 }
 
 // do runs one op: records the invocation, calls the store, records the completion, and retires
 // the process if the op ended indeterminate.
-func (w *worker) do(ctx context.Context, read bool, k int, v int64) {
+func (w *worker) do(ctx context.Context, read bool, k int, v int64, cas bool) {
 	inv := history.Op{Process: history.Process(w.process), Type: history.Invoke, Key: w.keys[k], Node: w.node}
-	if read {
+	old, known := w.lastRead[k]
+	cas = cas && known
+	switch {
+	case read:
 		inv.F = history.FRead
-	} else {
+	case cas:
+		inv.F, inv.Value = history.FCAS, history.List(old, v)
+	default:
 		inv.F, inv.Value = w.updateOp(v)
 	}
 	w.rec.Record(inv)
 	w.ctrs.Invoked.Add(1)
 
 	var res opResult
-	if read {
+	switch {
+	case read:
 		res = w.read(ctx, k)
-	} else {
+		if res.typ == history.OK && res.value.Kind == history.KindInt && w.cfg.CASShare > 0 {
+			w.lastRead[k] = res.value.Int
+		}
+	case cas:
+		res = w.cas(ctx, k, old, v)
+	default:
 		res = w.update(ctx, k, inv.Value)
+	}
+	if !read && res.typ == history.OK && w.cfg.Workload == Register && w.cfg.CASShare > 0 {
+		w.lastRead[k] = v // the value this process knows the key holds
 	}
 	comp := inv
 	comp.Type = res.typ

@@ -73,7 +73,7 @@ func genOps(cfg Config, worker, n int) []genOp {
 	g := newGen(cfg, worker)
 	out := make([]genOp, n)
 	for i := range out {
-		out[i].read, out[i].key, out[i].value = g.op()
+		out[i].read, out[i].key, out[i].value, _ = g.op()
 	}
 	return out
 }
@@ -571,8 +571,8 @@ func BenchmarkWorkerOp(b *testing.B) {
 				if n++; n%1000 == 0 {
 					c.s = newMemStore()
 				}
-				read, k, v := w.gen.op()
-				w.do(ctx, read, k, v)
+				read, k, v, _ := w.gen.op()
+				w.do(ctx, read, k, v, false)
 			}
 		})
 	}

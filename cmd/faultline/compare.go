@@ -23,7 +23,7 @@ import (
 
 // sweptFlags are the run flags that compare takes as lists instead of single values.
 func sweptFlags() []string {
-	return []string{"w", "r", "consistency", "read-repair", "sloppy-quorum", "nemesis"}
+	return []string{"w", "r", "consistency", "read-repair", "sloppy-quorum", "nemesis", "etcd-reads"}
 }
 
 // compareFlags are the run flags, with the swept ones as lists, plus the sweep's own.
@@ -43,6 +43,7 @@ func compareFlags() []cli.Flag {
 		&cli.StringFlag{Name: "sloppy-quorum", Value: "off", Usage: "comma list of on, off"},
 		&cli.StringFlag{Name: "nemesis", Value: strings.Join(d.Nemesis, ","),
 			Usage: "fault sets separated by '/', each none, all or a comma list (e.g. partition/clock/partition,kill)"},
+		&cli.StringFlag{Name: "etcd-reads", Value: "linearizable,serializable", Usage: "--target etcd: comma list of read modes to sweep"},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "seeds per cell (--seed, --seed+1, ...; every cell runs the same seeds; more seeds narrow the invalid-seed 95% interval)"},
 		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "clusters at once"},
 		&cli.BoolFlag{Name: "json", Usage: "print the table as JSON on stdout (one object per configuration)"},
@@ -101,6 +102,21 @@ func sweepFromFlags(c *cli.Context) (compare.Config, error) {
 		}
 		sw.Nemesis = append(sw.Nemesis, names)
 	}
+	userSet := map[string]bool{}
+	for _, n := range sweptFlags() {
+		userSet[n] = c.IsSet(n)
+	}
+	isEtcd := c.String("target") == "etcd"
+	if isEtcd {
+		if sw.Reads, err = splitList("etcd-reads", lists["etcd-reads"]); err != nil {
+			return sw, err
+		}
+		if err := c.Set("etcd-reads", sw.Reads[0]); err != nil {
+			return sw, fmt.Errorf("--etcd-reads: %w", err)
+		}
+	} else if c.IsSet("etcd-reads") {
+		return sw, fmt.Errorf("--etcd-reads applies to --target etcd")
+	}
 	// The base config: the swept flags get their first value so the run flags' parsing and
 	// defaults apply to everything else.
 	for n, v := range map[string]string{"consistency": sw.Consistency[0], "nemesis": "none",
@@ -128,6 +144,16 @@ func sweepFromFlags(c *cli.Context) (compare.Config, error) {
 	}
 	if sw.R, err = intList("r", lists["r"], all); err != nil {
 		return sw, err
+	}
+	if base.TargetName() != harness.ReferenceTarget {
+		// Another target: the reference store's axes mean nothing to it; the nemesis sets (and
+		// etcd's read modes) are swept.
+		for _, n := range []string{"w", "r", "consistency", "read-repair", "sloppy-quorum"} {
+			if userSet[n] {
+				return sw, fmt.Errorf("--%s sweeps the reference store, not target %s", n, base.TargetName())
+			}
+		}
+		sw.W, sw.R, sw.Consistency, sw.ReadRepair, sw.SloppyQuorum = nil, nil, nil, nil, nil
 	}
 	sw.Repeat = c.Int("repeat")
 	sw.Parallel = c.Int("parallel")
@@ -261,7 +287,7 @@ func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName,
 		if err != nil {
 			return nil, err
 		}
-		return harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: env.log})
+		return runTest(ctx, env, cfg, harness.Options{Runtime: rt, Log: env.log})
 	}
 	start := time.Now()
 	table, sweepErr := compare.Sweep(ctx, sw, compare.Options{Run: run, Log: env.log, Progress: env.stderr})

@@ -26,6 +26,7 @@ func imageCommand(env *appEnv) *cli.Command {
 				"Prints the tag, whether it was built, and the seconds it took.",
 			Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "force", Usage: "rebuild even if the image exists"},
+				&cli.StringFlag{Name: "target", Value: "faultline", Usage: "faultline, or etcd: also build (or find) etcd's server and its image"},
 				&cli.BoolFlag{Name: "json", Usage: "print a JSON summary"},
 			},
 			Action: func(c *cli.Context) error {
@@ -34,7 +35,25 @@ func imageCommand(env *appEnv) *cli.Command {
 				if err := docker.Available(ctx); err != nil {
 					return cli.Exit(fmt.Sprintf("faultline image build: %v", err), exitCannotRun)
 				}
-				tag, built, err := buildImage(ctx, env, c.Bool("force"))
+				target := c.String("target")
+				if target != "faultline" && target != "etcd" {
+					return cli.Exit(fmt.Sprintf("faultline image build: --target %q: want faultline or etcd", target), exitCannotRun)
+				}
+				tag, built, err := buildImage(ctx, env, c.Bool("force"), func(rt *docker.Runtime) error {
+					if target != "etcd" {
+						return nil
+					}
+					bin, err := etcdBinary(ctx, env)
+					if err != nil {
+						return err
+					}
+					etag, err := rt.EnsureBinaryImage(ctx, "etcd", bin)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stderr, "etcd image: %s\n", etag)
+					return nil
+				})
 				if err != nil {
 					return cli.Exit(fmt.Sprintf("faultline image build: %v", err), exitCannotRun)
 				}
@@ -53,8 +72,9 @@ func imageCommand(env *appEnv) *cli.Command {
 	}
 }
 
-// buildImage finds or builds a static faultline and makes sure its image exists.
-func buildImage(ctx context.Context, env *appEnv, force bool) (tag string, built bool, err error) {
+// buildImage finds or builds a static faultline and makes sure its image exists; then, when
+// given, also does more with the runtime (a target's image).
+func buildImage(ctx context.Context, env *appEnv, force bool, also func(*docker.Runtime) error) (tag string, built bool, err error) {
 	dir, err := os.MkdirTemp("", "faultline-image")
 	if err != nil {
 		return "", false, err
@@ -72,5 +92,8 @@ func buildImage(ctx context.Context, env *appEnv, force bool) (tag string, built
 		return "", false, err
 	}
 	defer rt.Close()
-	return rt.EnsureImage(ctx, force)
+	if tag, built, err = rt.EnsureImage(ctx, force); err != nil || also == nil {
+		return tag, built, err
+	}
+	return tag, built, also(rt)
 }

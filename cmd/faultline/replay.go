@@ -196,7 +196,7 @@ func doReplay(ctx context.Context, env *appEnv, dir string, times int, runtimeNa
 			return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)
 		}
 		sched := saved.sched
-		o, err := harness.Run(ctx, cfg, harness.Options{Runtime: rt, Log: env.log, Schedule: &sched})
+		o, err := runTest(ctx, env, cfg, harness.Options{Runtime: rt, Log: env.log, Schedule: &sched})
 		r := replayResult{}
 		if o != nil {
 			r.Dir = o.Dir

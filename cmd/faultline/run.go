@@ -45,7 +45,7 @@ func storeFlags() []cli.Flag {
 
 func runFlags() []cli.Flag {
 	d := harness.DefaultConfig()
-	return append(storeFlags(),
+	return append(append(storeFlags(), targetFlags()...),
 		&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: docker where an engine answers, else local)"},
 		&cli.StringFlag{Name: "workload", Value: d.Workload, Usage: "register, set or counter"},
 		&cli.BoolFlag{Name: "crdt", Usage: "set/counter: use the store's CRDTs instead of read-modify-write"},
@@ -136,7 +136,13 @@ func configFromFlags(c *cli.Context) (harness.Config, error) {
 	}
 	cfg.QuiesceMax = c.Duration("quiesce")
 	cfg.ResultsRoot = c.String("results")
-	return cfg, cfg.Validate()
+	if err := targetFromFlags(c, &cfg); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, checkTarget(cfg)
 }
 
 func runCommand(env *appEnv) *cli.Command {
@@ -177,7 +183,7 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 			opt.Terminal = true
 		}
 	}
-	out, err := harness.Run(ctx, cfg, opt)
+	out, err := runTest(ctx, env, cfg, opt)
 	if err != nil && !errors.Is(err, harness.ErrInterrupted) {
 		if out != nil && out.Dir != "" {
 			fmt.Fprintf(env.stderr, "run folder: %s\n", out.Dir)
@@ -186,7 +192,7 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 	}
 	if asJSON {
 		doc := map[string]any{
-			"valid": out.Results.Valid, "dir": out.Dir, "runtime": out.Runtime, "run_id": out.RunID, "seed": cfg.Seed,
+			"valid": out.Results.Valid, "dir": out.Dir, "runtime": out.Runtime, "target": cfg.TargetName(), "run_id": out.RunID, "seed": cfg.Seed,
 			"mechanisms": out.Mechanisms, "ops": out.Ops, "ok": out.OK, "fail": out.Fail, "info": out.Info,
 			"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "interrupted": out.Interrupted,
 			"results": out.Results,

@@ -65,6 +65,14 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"--checks", "lost-updates"}, "lost-updates does not apply to the register workload"},
 		{[]string{"--nemesis", "loss", "--loss-max", "1.5"}, "loss max (1.5) must be between 0.01 and 1"},
 		{[]string{"--nemesis", "delay", "--delay-max", "0s"}, "delay max (0s) must be at least 1ms"},
+		{[]string{"--target", "etcd", "--nemesis", "partition,clock"}, "target etcd cannot take clock faults (it takes: partition, kill, pause, loss)"},
+		{[]string{"--target", "etcd", "--nemesis", "delay"}, "target etcd cannot take delay faults"},
+		{[]string{"--target", "etcd", "--workload", "set", "--crdt"}, "etcd has no CRDTs"},
+		{[]string{"--target", "etcd", "--etcd-reads", "stale"}, `reads "stale": want linearizable or serializable`},
+		{[]string{"--etcd-reads", "serializable"}, "--etcd-reads applies to --target etcd, not faultline"},
+		{[]string{"--cas", "0.5"}, "the reference store has no compare-and-set"},
+		{[]string{"--target", "nosuch"}, `--target "nosuch": want faultline, etcd or a target file`},
+		{[]string{"--target", "../../examples/targets/faultline-node.yaml", "--nemesis", "clock"}, "target faultline-node cannot take clock faults"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -155,7 +155,7 @@ func doSuite(ctx context.Context, env *appEnv, s *suite.Suite, runtimeName, resu
 		if err != nil {
 			return suite.Outcome{Err: err}
 		}
-		o, err := harness.Run(ctx, st.cfg, harness.Options{Runtime: rt, Log: env.log})
+		o, err := runTest(ctx, env, st.cfg, harness.Options{Runtime: rt, Log: env.log})
 		out := suite.Outcome{}
 		if o != nil {
 			out.Dir = o.Dir

@@ -60,7 +60,9 @@ func (c Config) Validate() error {
 type node struct {
 	id      string
 	addr    string
+	binary  string // what runs: the faultline binary, or a target's
 	args    []string
+	env     []string // a target's extra environment
 	dataDir string
 	logPath string
 	cmd     *exec.Cmd
@@ -85,6 +87,7 @@ type Runtime struct {
 
 var _ harness.Runtime = (*Runtime)(nil)
 var _ harness.Mechanisms = (*Runtime)(nil)
+var _ harness.RuntimeFaults = (*Runtime)(nil)
 
 // New returns a local runtime.
 func New(cfg Config) (*Runtime, error) {
@@ -139,9 +142,22 @@ func (r *Runtime) Start(ctx context.Context, spec harness.ClusterSpec) ([]harnes
 	if spec.Dir == "" {
 		return nil, errors.New("local: ClusterSpec.Dir is required for node data and logs")
 	}
-	ports, err := freePorts(r.cfg.Host, len(spec.Nodes))
+	l := spec.Launch
+	nports := len(spec.Nodes)
+	if l != nil && l.PeerPort != 0 {
+		nports *= 2 // a client and a peer port each
+	}
+	all, err := freePorts(r.cfg.Host, nports)
 	if err != nil {
 		return nil, err
+	}
+	ports, peerPorts := all[:len(spec.Nodes)], make([]int, len(spec.Nodes))
+	if len(all) > len(spec.Nodes) {
+		peerPorts = all[len(spec.Nodes):]
+	}
+	ips := make([]string, len(spec.Nodes))
+	for i := range ips {
+		ips[i] = r.cfg.Host
 	}
 	r.spec = spec
 	peers := make([]string, len(spec.Nodes))
@@ -160,6 +176,19 @@ func (r *Runtime) Start(ctx context.Context, spec harness.ClusterSpec) ([]harnes
 			admin:   client.New(addr, client.WithAdminToken(spec.AdminToken), client.WithHTTPClient(hc), client.WithTimeout(r.cfg.AdminWait)),
 		}
 		n.args = append([]string{"node", "--id", id, "--listen", addr, "--peers", strings.Join(peers, ","), "--data", n.dataDir}, spec.NodeArgs...)
+		n.binary = r.cfg.Binary
+		if l != nil {
+			v := harness.Vars(spec.Nodes, ips, ports, peerPorts, i, n.dataDir)
+			if n.args, err = harness.Expand(l.Args, v); err != nil {
+				return nil, fmt.Errorf("local: node %s: %w", id, err)
+			}
+			if n.env, err = harness.Expand(l.Env, v); err != nil {
+				return nil, fmt.Errorf("local: node %s: %w", id, err)
+			}
+			if l.Binary != "" {
+				n.binary = l.Binary
+			}
+		}
 		for _, d := range []string{n.dataDir, filepath.Dir(n.logPath)} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				return nil, fmt.Errorf("local: %w", err)
@@ -182,10 +211,11 @@ func (r *Runtime) spawn(n *node) error {
 	if err != nil {
 		return fmt.Errorf("local: open log of %s: %w", n.id, err)
 	}
-	cmd := exec.Command(r.cfg.Binary, n.args...)
+	cmd := exec.Command(n.binary, n.args...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.Env = append(os.Environ(), "FAULTLINE_ADMIN_TOKEN="+r.spec.AdminToken, "FAULTLINE_CLUSTER_SECRET="+r.spec.ClusterSecret)
+	cmd.Env = append(cmd.Env, n.env...)
 	// Pdeathsig: a harness that dies (even by SIGKILL) takes its nodes with it, so no orphan
 	// process is ever left. Setpgid keeps a terminal's Ctrl-C away from the nodes: the harness
 	// itself decides how they end.
@@ -281,7 +311,7 @@ func (r *Runtime) reapply(ctx context.Context, n *node) error {
 	r.mu.Lock()
 	f := r.faultsFor(n.id)
 	r.mu.Unlock()
-	if len(f.Drop) == 0 && len(f.Links) == 0 {
+	if len(f.Drop) == 0 && len(f.Links) == 0 || r.spec.Launch != nil {
 		return nil
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -385,6 +415,9 @@ func (r *Runtime) faultsFor(id string) client.Faults {
 // apply pushes the desired filter to every running, unpaused node. A node that is down or
 // paused gets it when it restarts or resumes. Caller holds r.mu.
 func (r *Runtime) apply(ctx context.Context) error {
+	if r.spec.Launch != nil {
+		return r.noFilter()
+	}
 	var errs []error
 	for _, id := range r.order {
 		n := r.nodes[id]
@@ -396,6 +429,25 @@ func (r *Runtime) apply(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// noFilter refuses network faults on a target's own nodes, which have no transport filter to
+// simulate them in (Faults says so beforehand). Caller holds r.mu.
+func (r *Runtime) noFilter() error {
+	if len(r.grudge) == 0 && len(r.links) == 0 {
+		return nil
+	}
+	return fmt.Errorf("local: %w: network faults are simulated in faultline's node transport, which a target's own nodes do not have; use the docker runtime", harness.ErrUnsupportedFault)
+}
+
+// Faults are the fault kinds the local runtime can inject into nodes started with launch:
+// every kind into its built-in `faultline node`; only kill and pause (real signals) into a
+// target's own nodes (clock skew is the target's business).
+func (r *Runtime) Faults(launch *harness.Launch) []string {
+	if launch == nil {
+		return []string{"partition", "kill", "pause", "clock", "delay", "loss"}
+	}
+	return []string{"kill", "pause", "clock"}
 }
 
 // Partition installs a grudge in the nodes' transport filters (simulated).
@@ -437,7 +489,7 @@ func (r *Runtime) Heal(ctx context.Context) error {
 	r.grudge, r.links = nil, nil
 	for _, id := range r.order {
 		n := r.nodes[id]
-		if !running(n) {
+		if !running(n) || r.spec.Launch != nil { // a target's own nodes have no fault filter
 			continue
 		}
 		if err := n.admin.SetFaults(ctx, client.Faults{}); err != nil {

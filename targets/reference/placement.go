@@ -1,4 +1,4 @@
-package harness
+package reference
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package harness
+package reference
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/history"
 	"github.com/faultline/faultline/internal/wait"
 	"github.com/faultline/faultline/store"
@@ -87,8 +88,8 @@ func TestDumpsMarkMissingReplica(t *testing.T) {
 	if !d["n1"]["k"].Equal(history.Int(7)) || !d["n2"]["k"].Equal(history.Int(7)) {
 		t.Errorf("n1, n2: got %v, want 7 on both", d)
 	}
-	if agreed(d) {
-		t.Error("agreed: true with n3 missing k")
+	if harness.Agreed(d) {
+		t.Error("Agreed: true with n3 missing k")
 	}
 
 	// Saved as dumps.json and checked again (faultline check on the run folder), the same.
