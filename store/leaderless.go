@@ -61,7 +61,7 @@ type Leaderless struct {
 	log   zerolog.Logger
 
 	susMu   sync.Mutex
-	suspect map[string]bool // peers that failed their last call; cleared by a successful call
+	suspect suspicion // peers that failed their last call; cleared by an answer
 
 	treeMu sync.Mutex
 	trees  map[string]*Merkle // peer -> Merkle tree of the keys both replicate
@@ -79,7 +79,7 @@ func newLeaderless(cfg Config, db *storage, tr *transport, clock *Clock, stats *
 	l := &Leaderless{
 		cfg: cfg, n: cfg.EffectiveN(), ring: NewRing(cfg.NodeIDs(), cfg.VNodes),
 		db: db, tr: tr, clock: clock, stats: stats, log: log,
-		suspect: map[string]bool{}, trees: map[string]*Merkle{},
+		trees: map[string]*Merkle{},
 	}
 	for _, p := range cfg.NodeIDs() {
 		if p != cfg.ID {
@@ -113,45 +113,52 @@ func (l *Leaderless) updateTrees(key string, old, cur uint64) {
 func (l *Leaderless) isSuspect(p string) bool {
 	l.susMu.Lock()
 	defer l.susMu.Unlock()
-	return l.suspect[p]
-}
-
-func (l *Leaderless) setSuspect(p string, down bool) {
-	l.susMu.Lock()
-	defer l.susMu.Unlock()
-	if down {
-		l.suspect[p] = true
-	} else {
-		delete(l.suspect, p)
-	}
+	return l.suspect.suspected(p)
 }
 
 func (l *Leaderless) suspects() []string {
 	l.susMu.Lock()
 	defer l.susMu.Unlock()
-	var out []string
-	for p := range l.suspect {
-		out = append(out, p)
-	}
-	return out
+	return l.suspect.list()
 }
 
-// call is transport.call plus failure-detector bookkeeping.
+// call is transport.call plus failure-detector bookkeeping (suspicion.observe).
 func (l *Leaderless) call(ctx context.Context, peer, path string, in, out any) error {
 	err := l.tr.call(ctx, peer, path, in, out)
-	var re *replicaError
-	switch {
-	case err == nil:
-		l.setSuspect(peer, false)
-	case errors.As(err, &re) && re.status != 0:
-		l.setSuspect(peer, false) // it answered (an error, such as a kind conflict): it is up
-	case errors.Is(ctx.Err(), context.Canceled):
-		// The caller went away before the peer answered: no news of the peer. (A deadline
-		// that passed without an answer is news: that is what a partition looks like.)
-	default:
-		l.setSuspect(peer, true)
-	}
+	l.susMu.Lock()
+	l.suspect.observe(peer, answerOf(err), errors.Is(ctx.Err(), context.Canceled))
+	l.susMu.Unlock()
 	return err
+}
+
+// answerOf maps the error of a call to a peer, or of a local apply, onto the Answer the
+// replication decisions take: the HTTP statuses stay here, in the shell.
+func answerOf(err error) Answer {
+	if err == nil {
+		return AnswerOK
+	}
+	var ke kindError
+	if errors.As(err, &ke) {
+		return AnswerConflict // a local apply whose record conflicts with the key's kind
+	}
+	var re *replicaError
+	if !errors.As(err, &re) {
+		return AnswerLocalFailure
+	}
+	switch {
+	case re.status == http.StatusConflict:
+		return AnswerConflict
+	case re.status == http.StatusBadRequest, re.status == http.StatusRequestEntityTooLarge,
+		re.status == http.StatusUnprocessableEntity:
+		return AnswerInvalid
+	case re.status >= 500:
+		return AnswerServerError
+	case re.status != 0:
+		return AnswerRejected
+	case re.refused:
+		return AnswerUnreachable
+	}
+	return AnswerNoReply
 }
 
 // applyLocal merges rec into this node's replica of key.
