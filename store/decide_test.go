@@ -21,7 +21,8 @@ import (
 //	set       set a,b [@TS/NODE/SEQ]            (@: the stamp of multi-leader whole-record lww)
 func TestDecide(t *testing.T) {
 	cmds := map[string]decideCmd{}
-	for _, add := range []map[string]decideCmd{answerCommands(), writeCommands(), readCommands()} {
+	for _, add := range []map[string]decideCmd{answerCommands(), writeCommands(), readCommands(),
+		mlCommands()} {
 		for name, c := range add {
 			if cmds[name] != nil {
 				t.Fatalf("command %q defined twice", name)
