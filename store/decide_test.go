@@ -22,7 +22,7 @@ import (
 func TestDecide(t *testing.T) {
 	cmds := map[string]decideCmd{}
 	for _, add := range []map[string]decideCmd{answerCommands(), writeCommands(), readCommands(),
-		mlCommands()} {
+		mlCommands(), recordCommands()} {
 		for name, c := range add {
 			if cmds[name] != nil {
 				t.Fatalf("command %q defined twice", name)
