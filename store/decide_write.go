@@ -62,6 +62,46 @@ func (f *fallbackPicker) next(suspected func(string) bool) string {
 	return ""
 }
 
+// vclockWrite is the record a replica coordinating a vclock write merges in: one sibling with
+// the next dot of this node for the key (self, the highest seq of self that the local record
+// knows + 1) and the client's causal context. So one node's dots are contiguous per key, and a
+// context naming a dot covers only versions its reader saw. A local record of another kind is
+// a kind conflict.
+func vclockWrite(local Record, self, value string, causal VV) (Record, error) {
+	if !local.Empty() && local.Kind != KindRegister {
+		return Record{}, kindError{have: local.Kind, got: KindRegister}
+	}
+	sib := Sibling{Value: value, Node: self, Seq: local.Context()[self] + 1, Ctx: causal}
+	return Record{Kind: KindRegister, Sibs: []Sibling{sib}}, nil
+}
+
+// forwardResult is what a non-replica does after a replica's answer to a forwarded vclock write.
+type forwardResult int
+
+const (
+	forwardDone          forwardResult = iota // the replica coordinated it and it was acknowledged
+	forwardRelay                              // the replica answered an error: its outcome is the client's
+	forwardIndeterminate                      // no answer: the replica may have coordinated it
+	forwardNext                               // the replica was not reached: try the next one
+)
+
+func (f forwardResult) String() string {
+	return [...]string{"done", "relay the replica's answer", "indeterminate", "try the next replica"}[f]
+}
+
+// forwardFate classifies a replica's answer to a forwarded vclock write.
+func forwardFate(a Answer) forwardResult {
+	switch {
+	case a == AnswerOK:
+		return forwardDone
+	case a.Answered():
+		return forwardRelay
+	case a == AnswerNoReply:
+		return forwardIndeterminate
+	}
+	return forwardNext
+}
+
 // writeTally is a write's Tally as its attempts report, plus what the conflict rule needs.
 type writeTally struct {
 	Tally

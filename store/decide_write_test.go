@@ -16,6 +16,8 @@ func writeCommands() map[string]decideCmd {
 		"direct":       cmdDirect,
 		"fallbacks":    cmdFallbacks,
 		"hint-attempt": cmdHintAttempt,
+		"vclock-write": cmdVclockWrite,
+		"forward-fate": cmdForwardFate,
 	}
 }
 
@@ -100,6 +102,39 @@ func cmdHintAttempt(d *datadriven.TestData, a args) (string, error) {
 			fmt.Fprintf(&b, "sloppy=%-5v coordinator=%-5v -> ok=%v hinted=%v countable=%v\n",
 				sloppy, coord, at.ok, at.hinted, at.countable)
 		}
+	}
+	return b.String(), nil
+}
+
+func cmdVclockWrite(d *datadriven.TestData, a args) (string, error) {
+	// vclock-write self=N value=V [ctx=VV]; input: the local RECORD (none: absent)
+	var local Record
+	for _, l := range lines(d) {
+		r, err := parseRecord(l)
+		if err != nil {
+			return "", err
+		}
+		local = r
+	}
+	causal, err := ParseContext(a.str("ctx", ""))
+	if err != nil {
+		return "", err
+	}
+	rec, err := vclockWrite(local, a.str("self", "n1"), a.str("value", "v"), causal)
+	if err != nil {
+		return fmt.Sprintf("error: %v\n", err), nil
+	}
+	m, err := Merge(local, rec, VClock)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("write: %s\nmerged: %s\n", fmtRecord(rec), fmtRecord(m)), nil
+}
+
+func cmdForwardFate(d *datadriven.TestData, a args) (string, error) {
+	var b strings.Builder
+	for ans := AnswerOK; ans <= AnswerLocalFailure; ans++ {
+		fmt.Fprintf(&b, "%-14s -> %s\n", ans, forwardFate(ans))
 	}
 	return b.String(), nil
 }

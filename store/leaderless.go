@@ -449,13 +449,13 @@ func (l *Leaderless) writeVClock(ctx context.Context, key string, op WriteOp, w 
 	mu := &l.keyLocks[hash64(key)%uint64(len(l.keyLocks))]
 	mu.Lock()
 	local, err := l.db.get(key)
-	if err == nil && !local.Empty() && local.Kind != KindRegister {
-		err = kindError{have: local.Kind, got: KindRegister}
+	var rec Record
+	if err == nil {
+		rec, err = vclockWrite(local, l.cfg.ID, op.Value, op.Causal)
 	}
 	var res mergeResult
 	if err == nil {
-		sib := Sibling{Value: op.Value, Node: l.cfg.ID, Seq: local.Context()[l.cfg.ID] + 1, Ctx: op.Causal}
-		res, err = l.applyLocalRes(key, Record{Kind: KindRegister, Sibs: []Sibling{sib}})
+		res, err = l.applyLocalRes(key, rec)
 	}
 	mu.Unlock()
 	if err != nil {
@@ -480,15 +480,14 @@ func (l *Leaderless) forwardWrite(ctx context.Context, key string, op WriteOp, w
 	var last error
 	for _, p := range order {
 		err := l.call(opCtx, p, "/internal/coordinate", req, nil)
-		if err == nil {
+		switch forwardFate(answerOf(err)) {
+		case forwardDone:
 			return nil
-		}
-		var re *replicaError
-		if errors.As(err, &re) && re.status != 0 {
-			// The replica coordinated and answered: its outcome is ours.
+		case forwardRelay:
+			var re *replicaError
+			errors.As(err, &re) // every answer is a *replicaError
 			return &OpError{Status: re.status, Outcome: re.outcome, Msg: fmt.Sprintf("via %s: %s", p, re.msg)}
-		}
-		if !isRefused(err) {
+		case forwardIndeterminate:
 			l.stats.Inc("outcome_indeterminate")
 			return &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate,
 				Msg: fmt.Sprintf("write %q forwarded to replica %s: no answer: %v; it may have been applied", key, p, err)}
