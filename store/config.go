@@ -15,7 +15,7 @@ var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 type Config struct {
 	ID      string            // this node's id, e.g. "n1"; must be a key of Peers
 	Peers   map[string]string // every node of the cluster, self included: id -> "host:port"
-	DataDir string            // bbolt file lives here
+	DataDir string            // the storage engine's files live here
 
 	Mode        string // "leaderless" or "multileader"
 	N           int    // replicas per key; 0 = 3; capped at the cluster size
@@ -31,6 +31,7 @@ type Config struct {
 	HintedHandoff  bool          // store hints for unreachable replicas, deliver them later
 	SloppyQuorum   bool          // hinted writes on fallback nodes count toward W; reads use the first N reachable nodes
 
+	Engine         string        // storage engine: EngineBbolt or EnginePebble (a data dir keeps the one it was written with)
 	Fsync          string        // "always" (an acked replica write is on disk) or "never"
 	CommitLinger   time.Duration // under load, how long a commit waits for more writes to share it; 0 = never
 	AdminToken     string        // bearer token of /admin/...; "" = admin API off
@@ -74,6 +75,7 @@ func DefaultConfig() Config {
 		HintedHandoff:  true,
 		SloppyQuorum:   false, // it breaks the quorum intersection abd relies on
 		Fsync:          "always",
+		Engine:         EnginePebble,     // one WAL fsync per group commit (bbolt: two, and page rewrites)
 		CommitLinger:   time.Millisecond, // only when the previous commit was shared
 		RequestTimeout: time.Second,
 		HintInterval:   250 * time.Millisecond,
@@ -198,6 +200,9 @@ func (c Config) Validate() error {
 	case LWW, VClock, ABD:
 	default:
 		return fmt.Errorf("store: Consistency %q: want lww, vclock or abd", c.Consistency)
+	}
+	if c.Engine != EngineBbolt && c.Engine != EnginePebble {
+		return fmt.Errorf("store: Engine %q: want %s or %s", c.Engine, EngineBbolt, EnginePebble)
 	}
 	if c.Fsync != "always" && c.Fsync != "never" {
 		return fmt.Errorf("store: Fsync %q: want always or never", c.Fsync)

@@ -3,7 +3,6 @@ package store
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -306,50 +305,5 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("got no error, want one")
 			}
 		})
-	}
-}
-
-// A data dir remembers the layout it was written under: a node started on it with another mode,
-// consistency, conflict strategy or topology refuses it (naming both) instead of misreading its
-// records or stranding its multi-leader queues; the same layout opens it again.
-func TestDataDirKeepsItsLayout(t *testing.T) {
-	dir := t.TempDir()
-	ml := Config{Mode: "multileader", Conflict: ConflictCRDT, Topology: TopologyRing}
-	s, err := openStorage(dir, "never", ml.RegisterConsistency(), ml.DataLayout(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.close(); err != nil {
-		t.Fatal(err)
-	}
-	for _, other := range []Config{
-		{Mode: "leaderless", Consistency: LWW},
-		{Mode: "multileader", Conflict: ConflictLWW, Topology: TopologyRing},
-		{Mode: "multileader", Conflict: ConflictCRDT, Topology: TopologyAll},
-	} {
-		_, err := openStorage(dir, "never", other.RegisterConsistency(), other.DataLayout(), 0)
-		if err == nil || !strings.Contains(err.Error(), ml.DataLayout()) || !strings.Contains(err.Error(), other.DataLayout()) {
-			t.Errorf("open as %q: got %v, want a refusal naming both layouts", other.DataLayout(), err)
-		}
-	}
-	s, err = openStorage(dir, "never", ml.RegisterConsistency(), ml.DataLayout(), 0)
-	if err != nil {
-		t.Fatalf("reopen with the same layout: %v", err)
-	}
-	s.close()
-}
-
-// The fsync policy reaches bbolt: "always" syncs every commit, "never" skips it. (A kill -9 test
-// cannot tell the two apart: the page cache outlives the process.)
-func TestFsyncPolicy(t *testing.T) {
-	for fsync, noSync := range map[string]bool{"always": false, "never": true} {
-		s, err := openStorage(t.TempDir(), fsync, LWW, "mode=leaderless consistency=lww", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.db.NoSync != noSync {
-			t.Errorf("fsync %s: bbolt NoSync %v, want %v", fsync, s.db.NoSync, noSync)
-		}
-		s.close()
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // bucketDeadHints holds hints their target refused as invalid (key \x00 target \x00 seq ->
@@ -27,8 +25,14 @@ type deadHint struct {
 // hint changed since it was read (a newer write merged into it: it is offered again next
 // round). It reports whether it moved the hint.
 func (s *storage) setAsideHint(h hint, reason string, at time.Time) (bool, error) {
+	// The suffix keeps several refusals of one key and target apart; nextSeq is unique on this
+	// node across crashes (taken outside the write: it may write itself).
+	seq, err := s.nextSeq()
+	if err != nil {
+		return false, fmt.Errorf("store: setting a hint aside: %w", err)
+	}
 	moved := false
-	err := s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *txn) error {
 		moved = false
 		hk := []byte(h.Key + "\x00" + h.Target)
 		hb := tx.Bucket(bucketHints)
@@ -40,10 +44,6 @@ func (s *storage) setAsideHint(h hint, reason string, at time.Time) (bool, error
 			return fmt.Errorf("store: encoding a dead hint: %w", err)
 		}
 		db, err := tx.CreateBucketIfNotExists(bucketDeadHints)
-		if err != nil {
-			return fmt.Errorf("store: dead hints bucket: %w", err)
-		}
-		seq, err := db.NextSequence()
 		if err != nil {
 			return fmt.Errorf("store: dead hints bucket: %w", err)
 		}
@@ -61,19 +61,13 @@ func (s *storage) setAsideHint(h hint, reason string, at time.Time) (bool, error
 // deadHints lists the hints set aside, oldest first per key and target.
 func (s *storage) deadHints() ([]deadHint, error) {
 	var out []deadHint
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDeadHints)
-		if b == nil {
-			return nil
+	err := s.forEachRaw(bucketDeadHints, func(k, v []byte) error {
+		var d deadHint
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("store: corrupt dead hint %q: %w", k, err)
 		}
-		return b.ForEach(func(k, v []byte) error {
-			var d deadHint
-			if err := json.Unmarshal(v, &d); err != nil {
-				return fmt.Errorf("store: corrupt dead hint %q: %w", k, err)
-			}
-			out = append(out, d)
-			return nil
-		})
+		out = append(out, d)
+		return nil
 	})
 	return out, err
 }

@@ -13,5 +13,6 @@
 //
 // The pure parts (ring, records and their merges, version vectors, Merkle trees, quorum outcome
 // rules, the skewable clock) have no I/O and take their time and randomness from the caller; the
-// node wraps them with bbolt storage, an HTTP transport with a fault filter, and goroutines.
+// node wraps them with storage on an Engine (pebble or bbolt), an HTTP transport with a fault
+// filter, and goroutines.
 package store

@@ -30,6 +30,14 @@ type childSpec struct {
 	ID      string
 	Peers   map[string]string
 	DataDir string
+	Engine  string // Config.Engine; "" = the default
+}
+
+// forEachEngine runs test once per storage engine, as a subtest named after it.
+func forEachEngine(t *testing.T, test func(t *testing.T, engine string)) {
+	for _, engine := range Engines() {
+		t.Run(engine, func(t *testing.T) { test(t, engine) })
+	}
 }
 
 func TestMain(m *testing.M) {
@@ -47,6 +55,9 @@ func runChild(spec string) int {
 	}
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Peers, cfg.DataDir = s.ID, s.Peers, s.DataDir
+	if s.Engine != "" {
+		cfg.Engine = s.Engine
+	}
 	cfg.Fsync = "always"
 	cfg.AntiEntropy = 0
 	cfg.RequestTimeout = time.Second
@@ -94,10 +105,10 @@ func healthy(t *testing.T, what string, c *client.Client) {
 	})
 }
 
-// startChildren starts n1..n3 as child processes on fresh loopback ports and data dirs, and
-// kills whatever still runs of them when the test ends. procs is the test's to change (kill and
-// restart nodes through it).
-func startChildren(t *testing.T) (map[string]string, map[string]childSpec, map[string]*exec.Cmd) {
+// startChildren starts n1..n3 as child processes on fresh loopback ports and data dirs, with
+// storage engine engine, and kills whatever still runs of them when the test ends. procs is the
+// test's to change (kill and restart nodes through it).
+func startChildren(t *testing.T, engine string) (map[string]string, map[string]childSpec, map[string]*exec.Cmd) {
 	t.Helper()
 	dir := t.TempDir()
 	peers := map[string]string{}
@@ -112,7 +123,7 @@ func startChildren(t *testing.T) (map[string]string, map[string]childSpec, map[s
 	specs := map[string]childSpec{}
 	procs := map[string]*exec.Cmd{}
 	for id := range peers {
-		specs[id] = childSpec{ID: id, Peers: peers, DataDir: filepath.Join(dir, id)}
+		specs[id] = childSpec{ID: id, Peers: peers, DataDir: filepath.Join(dir, id), Engine: engine}
 	}
 	t.Cleanup(func() {
 		for _, p := range procs {
@@ -130,7 +141,11 @@ func TestAckedWritesSurviveKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	peers, specs, procs := startChildren(t)
+	forEachEngine(t, testAckedWritesSurviveKill9)
+}
+
+func testAckedWritesSurviveKill9(t *testing.T, engine string) {
+	peers, specs, procs := startChildren(t, engine)
 	ids := []string{"n1", "n2", "n3"}
 
 	// Concurrent writers; the killer strikes while they run.
@@ -205,7 +220,11 @@ func TestHintSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	peers, specs, procs := startChildren(t)
+	forEachEngine(t, testHintSurvivesKill9)
+}
+
+func testHintSurvivesKill9(t *testing.T, engine string) {
+	peers, specs, procs := startChildren(t, engine)
 	kill := func(id string) {
 		procs[id].Process.Signal(syscall.SIGKILL)
 		procs[id].Wait()

@@ -16,7 +16,6 @@ import (
 
 	"github.com/faultline/faultline/client"
 	"github.com/rs/zerolog"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Conflict strategies of the multi-leader mode.
@@ -156,7 +155,7 @@ func newMultileader(cfg Config, db *storage, tr *transport, clock *Clock, stats 
 		}
 	}
 	out := MLOutPeers(cfg.Topology, l.ids, cfg.ID)
-	err := db.update(func(tx *bolt.Tx) error { return createMLBuckets(tx, out) })
+	err := db.update(func(tx *txn) error { return createMLBuckets(tx, out) })
 	if err != nil {
 		return nil, fmt.Errorf("store: creating multi-leader buckets: %w", err)
 	}
@@ -260,7 +259,7 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 	}
 	var conf *MLConflict
 	places := map[string]uint64{}
-	err := l.db.update(func(tx *bolt.Tx) error {
+	err := l.db.update(func(tx *txn) error {
 		conf = nil
 		data := tx.Bucket(bucketData)
 		cur, err := decodeRecord(data.Get([]byte(key)))
@@ -472,14 +471,14 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 	var lags []mlLag
 	fwd := map[string]int{}
 	kindConflicts := 0
-	err := l.db.update(func(tx *bolt.Tx) error {
+	err := l.db.update(func(tx *txn) error {
 		resp, confs, lags, kindConflicts = mlApplyResp{}, nil, lags[:0], 0
 		clear(fwd)
 		applied := tx.Bucket(bucketMLApplied)
 		data := tx.Bucket(bucketData)
 		vvb := tx.Bucket(bucketMLVV)
 		now := l.now().UnixNano()
-		// Only bbolt errors are returned (they fail the whole commit); a corrupt record is skipped.
+		// Only storage errors are returned (they fail the whole batch); a corrupt record is skipped.
 		for _, e := range entries {
 			if mlDuplicate(l.cfg.ID, e, u64val(applied.Get([]byte(e.Origin)))) {
 				resp.Duplicates++

@@ -36,6 +36,9 @@ func TestMultileaderChildNode(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Peers, cfg.DataDir = s.ID, s.Peers, s.DataDir
+	if s.Engine != "" {
+		cfg.Engine = s.Engine
+	}
 	cfg.Mode, cfg.Conflict, cfg.Topology = "multileader", ConflictCRDT, TopologyAll
 	cfg.Fsync = "always"
 	cfg.RequestTimeout = 500 * time.Millisecond
@@ -79,6 +82,10 @@ func TestMultileaderQueueSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
+	forEachEngine(t, testMultileaderQueueSurvivesKill9)
+}
+
+func testMultileaderQueueSurvivesKill9(t *testing.T, engine string) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	peers := map[string]string{}
@@ -98,7 +105,9 @@ func TestMultileaderQueueSurvivesKill9(t *testing.T) {
 			p.Wait()
 		}
 	})
-	spec := func(id string) childSpec { return childSpec{ID: id, Peers: peers, DataDir: filepath.Join(dir, id)} }
+	spec := func(id string) childSpec {
+		return childSpec{ID: id, Peers: peers, DataDir: filepath.Join(dir, id), Engine: engine}
+	}
 	for _, id := range ids {
 		procs[id] = startMLChild(t, spec(id))
 	}

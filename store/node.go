@@ -94,7 +94,7 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 	for _, s := range statNames {
 		n.stats.counter(s)
 	}
-	db, err := openStorage(cfg.DataDir, cfg.Fsync, cfg.RegisterConsistency(), cfg.DataLayout(), cfg.CommitLinger)
+	db, err := openStorage(cfg.DataDir, cfg.Engine, cfg.Fsync, cfg.RegisterConsistency(), cfg.DataLayout(), cfg.CommitLinger, log)
 	if err != nil {
 		return nil, err
 	}

@@ -3,12 +3,11 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-// The multi-leader mode keeps its replication state in the node's bbolt file, next to the data,
+// The multi-leader mode keeps its replication state in the node's storage, next to the data,
 // so that a write, its sequence number and its place in every outbound queue commit together.
 var (
 	bucketMLMeta    = []byte("ml_meta")    // "seq" -> this node's last origin sequence number
@@ -39,7 +38,7 @@ type outEntry struct {
 	Enq int64   `json:"q"` // unix ns of the node's real clock when queued
 }
 
-// queued is one outbox entry read back, with its bbolt key.
+// queued is one outbox entry read back, with its storage key.
 type queued struct {
 	id  []byte
 	out outEntry
@@ -59,7 +58,7 @@ func u64val(b []byte) uint64 {
 }
 
 // createMLBuckets creates the mode's buckets, one outbox per peer.
-func createMLBuckets(tx *bolt.Tx, peers []string) error {
+func createMLBuckets(tx *txn, peers []string) error {
 	for _, b := range [][]byte{bucketMLMeta, bucketMLApplied, bucketMLVV} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
@@ -74,7 +73,7 @@ func createMLBuckets(tx *bolt.Tx, peers []string) error {
 }
 
 // enqueue appends e to peer's outbox inside tx and returns its place (increasing per outbox).
-func enqueue(tx *bolt.Tx, peer string, e mlEntry, now int64) (uint64, error) {
+func enqueue(tx *txn, peer string, e mlEntry, now int64) (uint64, error) {
 	b := tx.Bucket(outboxBucket(peer))
 	if b == nil {
 		return 0, fmt.Errorf("store: no outbox for peer %q", peer)
@@ -93,30 +92,27 @@ func enqueue(tx *bolt.Tx, peer string, e mlEntry, now int64) (uint64, error) {
 // peekOutbox returns up to max entries at the head of peer's outbox.
 func (s *storage) peekOutbox(peer string, max int) ([]queued, error) {
 	var out []queued
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(outboxBucket(peer))
-		if b == nil {
-			return nil
+	err := s.forEachRaw(outboxBucket(peer), func(k, v []byte) error {
+		if len(out) >= max {
+			return errStopScan
 		}
-		c := b.Cursor()
-		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
-			var o outEntry
-			if err := json.Unmarshal(v, &o); err != nil {
-				return fmt.Errorf("store: corrupt outbox entry for %s: %w", peer, err)
-			}
-			out = append(out, queued{id: append([]byte{}, k...), out: o})
+		var o outEntry
+		if err := json.Unmarshal(v, &o); err != nil {
+			return fmt.Errorf("store: corrupt outbox entry for %s: %w", peer, err)
 		}
+		out = append(out, queued{id: append([]byte{}, k...), out: o})
 		return nil
 	})
+	if errors.Is(err, errStopScan) {
+		err = nil
+	}
 	return out, err
 }
 
 // outboxLen counts peer's outbox (a walk of the bucket: used once, at start).
 func (s *storage) outboxLen(peer string) (n int, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(outboxBucket(peer)); b != nil {
-			n = b.Stats().KeyN
-		}
+	err = s.forEachRaw(outboxBucket(peer), func(_, _ []byte) error {
+		n++
 		return nil
 	})
 	return n, err
@@ -124,26 +120,23 @@ func (s *storage) outboxLen(peer string) (n int, err error) {
 
 // outboxOldest returns the queue time of the oldest entry of peer's outbox (0 if empty).
 func (s *storage) outboxOldest(peer string) (oldest int64, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(outboxBucket(peer))
-		if b == nil {
-			return nil
+	err = s.forEachRaw(outboxBucket(peer), func(_, v []byte) error {
+		var o outEntry
+		if err := json.Unmarshal(v, &o); err != nil {
+			return fmt.Errorf("store: corrupt outbox entry for %s: %w", peer, err)
 		}
-		if _, v := b.Cursor().First(); v != nil {
-			var o outEntry
-			if err := json.Unmarshal(v, &o); err != nil {
-				return fmt.Errorf("store: corrupt outbox entry for %s: %w", peer, err)
-			}
-			oldest = o.Enq
-		}
-		return nil
+		oldest = o.Enq
+		return errStopScan
 	})
+	if errors.Is(err, errStopScan) {
+		err = nil
+	}
 	return oldest, err
 }
 
 // ackOutbox deletes delivered entries from peer's outbox.
 func (s *storage) ackOutbox(peer string, done []queued) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *txn) error {
 		b := tx.Bucket(outboxBucket(peer))
 		if b == nil {
 			return nil
@@ -158,7 +151,7 @@ func (s *storage) ackOutbox(peer string, done []queued) error {
 }
 
 // getVV reads a JSON version vector from bucket b (empty if absent).
-func getVV(b *bolt.Bucket, key string) (VV, error) {
+func getVV(b *bucket, key string) (VV, error) {
 	v := VV{}
 	raw := b.Get([]byte(key))
 	if raw == nil {

@@ -3,7 +3,11 @@
 // Go HTTP echo server driven the same way in the same run. Issue 2's target: store ops/s >= 50%
 // of echo_ops/s / (1+N).
 //
-//	go run ./bench/storebench -duration 5s -clients 32 -fsync always
+// With -engine both (the default) it alternates rounds over the storage engines (bbolt, pebble,
+// bbolt, pebble, ...), each round with its own echo phase and a fresh cluster, so that other
+// load on the machine falls on both alike, and reports the ratio between them per round.
+//
+//	go run ./bench/storebench -duration 5s -clients 32 -fsync always -engine both -rounds 2
 package main
 
 import (
@@ -19,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -106,6 +111,8 @@ func main() {
 	d := flag.Duration("duration", 5*time.Second, "measured time per phase (plus a warm-up of a fifth)")
 	clients := flag.Int("clients", 32, "concurrent clients")
 	fsync := flag.String("fsync", "always", "node fsync policy: always or never")
+	engine := flag.String("engine", "both", "storage engine: bbolt, pebble, or both (alternating rounds)")
+	rounds := flag.Int("rounds", 1, "rounds per engine")
 	cons := flag.String("consistency", "lww", "lww, vclock or abd")
 	keys := flag.Int("keys", 10000, "key space")
 	valueSize := flag.Int("value-size", 100, "value bytes")
@@ -113,90 +120,39 @@ func main() {
 	only := flag.String("only", "", "run one store phase only: write or read (the echo phase always runs)")
 	linger := flag.Duration("linger", store.DefaultConfig().CommitLinger, "group commit linger under load (store Config.CommitLinger)")
 	flag.Parse()
-	if err := run(*d, *clients, *fsync, *cons, *keys, *valueSize, *only, *cpuprofile, *linger); err != nil {
+	engines := []string{*engine}
+	if *engine == "both" {
+		engines = store.Engines()
+	}
+	b := bench{d: *d, clients: *clients, fsync: *fsync, cons: *cons, keys: *keys, only: *only, linger: *linger,
+		value: fmt.Sprintf("%0*d", *valueSize, 7), hc: client.NewHTTPClient()}
+	if err := b.run(engines, *rounds, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "storebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(d time.Duration, clients int, fsync, cons string, keys, valueSize int, only, cpuprofile string, linger time.Duration) error {
-	value := fmt.Sprintf("%0*d", valueSize, 7)
-	hc := client.NewHTTPClient()
+type bench struct {
+	d                 time.Duration
+	clients, keys     int
+	fsync, cons, only string
+	value             string
+	linger            time.Duration
+	hc                *http.Client
+}
 
-	// Echo server: reads the body, writes it back.
-	eln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	esrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(b)
-	})}
-	go esrv.Serve(eln)
-	defer esrv.Close()
-	echoURL := "http://" + eln.Addr().String() + "/echo"
-	body := fmt.Sprintf(`{"value":%q}`, value)
-	echo := drive("echo", clients, d, func(ctx context.Context, _, _ int) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, echoURL, strings.NewReader(body))
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return nil
-	})
+// round is one engine's measurement: its own echo phase, then the store phases.
+type round struct {
+	n                   int
+	engine              string
+	echo, writes, reads result
+	perCommit           float64 // writes per storage commit
+}
 
-	// The 3-node cluster.
-	dir, err := os.MkdirTemp("", "storebench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	peers := map[string]string{}
-	lns := map[string]net.Listener{}
-	ids := []string{"n1", "n2", "n3"}
-	for _, id := range ids {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		lns[id], peers[id] = ln, ln.Addr().String()
-	}
-	var sb [16]byte
-	if _, err := crand.Read(sb[:]); err != nil {
-		return fmt.Errorf("storebench: cluster secret: %w", err)
-	}
-	secret := hex.EncodeToString(sb[:]) // the nodes' internal API needs one, as a run's does
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, id := range ids {
-		cfg := store.DefaultConfig()
-		cfg.ID, cfg.Peers, cfg.DataDir = id, peers, filepath.Join(dir, id)
-		cfg.Fsync, cfg.Consistency = fsync, cons
-		cfg.CommitLinger = linger
-		cfg.AdminToken, cfg.ClusterSecret = "bench", secret
-		n, err := store.New(cfg, zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
-		if err != nil {
-			cancel()
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := n.Serve(ctx, lns[id]); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-			}
-		}()
-	}
-	defer func() { cancel(); wg.Wait() }()
-	cls := make([]*client.Client, len(ids))
-	for i, id := range ids {
-		cls[i] = client.New(peers[id], client.WithHTTPClient(hc), client.WithAdminToken("bench"))
-	}
-	nodeOf := func(w int) *client.Client { return cls[w%len(cls)] }
-	if cpuprofile != "" { // the store phases only
+func (r round) target() float64 { return 0.5 * r.echo.opsPerSec() / (1 + 3) }
+
+func (b bench) run(engines []string, rounds int, cpuprofile string) error {
+	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
 			return err
@@ -207,19 +163,111 @@ func run(d time.Duration, clients int, fsync, cons string, keys, valueSize int, 
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var writes, reads result
-	if only != "read" {
-		writes = drive("store quorum write (W=2)", clients, d, func(ctx context.Context, w, i int) error {
-			return nodeOf(w).Put(ctx, fmt.Sprintf("k%d", (w*7919+i)%keys), value, 2, "")
+	var all []round
+	for n := 1; n <= rounds; n++ {
+		for _, e := range engines {
+			fmt.Fprintf(os.Stderr, "round %d: %s\n", n, e)
+			r, err := b.round(n, e)
+			if err != nil {
+				return err
+			}
+			all = append(all, r)
+		}
+	}
+	b.report(all, engines)
+	return nil
+}
+
+func (b bench) echo() (result, error) {
+	eln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return result{}, err
+	}
+	esrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})}
+	go esrv.Serve(eln)
+	defer esrv.Close()
+	echoURL := "http://" + eln.Addr().String() + "/echo"
+	body := fmt.Sprintf(`{"value":%q}`, b.value)
+	return drive("echo", b.clients, b.d, func(ctx context.Context, _, _ int) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, echoURL, strings.NewReader(body))
+		resp, err := b.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil
+	}), nil
+}
+
+func (b bench) round(n int, engine string) (round, error) {
+	r := round{n: n, engine: engine}
+	var err error
+	if r.echo, err = b.echo(); err != nil {
+		return r, err
+	}
+	// The 3-node cluster, on fresh data dirs.
+	dir, err := os.MkdirTemp("", "storebench")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(dir)
+	peers := map[string]string{}
+	lns := map[string]net.Listener{}
+	ids := []string{"n1", "n2", "n3"}
+	for _, id := range ids {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return r, err
+		}
+		lns[id], peers[id] = ln, ln.Addr().String()
+	}
+	var sb [16]byte
+	if _, err := crand.Read(sb[:]); err != nil {
+		return r, fmt.Errorf("storebench: cluster secret: %w", err)
+	}
+	secret := hex.EncodeToString(sb[:]) // the nodes' internal API needs one, as a run's does
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for _, id := range ids {
+		cfg := store.DefaultConfig()
+		cfg.ID, cfg.Peers, cfg.DataDir = id, peers, filepath.Join(dir, id)
+		cfg.Engine, cfg.Fsync, cfg.Consistency = engine, b.fsync, b.cons
+		cfg.CommitLinger = b.linger
+		cfg.AdminToken, cfg.ClusterSecret = "bench", secret
+		node, err := store.New(cfg, zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
+		if err != nil {
+			return r, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := node.Serve(ctx, lns[id]); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}()
+	}
+	cls := make([]*client.Client, len(ids))
+	for i, id := range ids {
+		cls[i] = client.New(peers[id], client.WithHTTPClient(b.hc), client.WithAdminToken("bench"))
+	}
+	nodeOf := func(w int) *client.Client { return cls[w%len(cls)] }
+	if b.only != "read" {
+		r.writes = drive("store quorum write (W=2)", b.clients, b.d, func(ctx context.Context, w, i int) error {
+			return nodeOf(w).Put(ctx, fmt.Sprintf("k%d", (w*7919+i)%b.keys), b.value, 2, "")
 		})
 	}
-	if only != "write" {
-		reads = drive("store quorum read (R=2)", clients, d, func(ctx context.Context, w, i int) error {
-			_, err := nodeOf(w).Get(ctx, fmt.Sprintf("k%d", rand.Intn(keys)), 2)
+	if b.only != "write" {
+		r.reads = drive("store quorum read (R=2)", b.clients, b.d, func(ctx context.Context, w, i int) error {
+			_, err := nodeOf(w).Get(ctx, fmt.Sprintf("k%d", rand.Intn(b.keys)), 2)
 			return err
 		})
 	}
-
 	var commits, writesIn float64
 	for _, c := range cls {
 		if st, err := c.Stats(context.Background()); err == nil {
@@ -227,44 +275,89 @@ func run(d time.Duration, clients int, fsync, cons string, keys, valueSize int, 
 			writesIn += st["storage_commit_writes"].(float64)
 		}
 	}
-	const n = 3
-	target := 0.5 * echo.opsPerSec() / (1 + n)
-	fmt.Printf("storebench: %d clients, %s per phase, fsync=%s, consistency=%s, %d keys, %d-byte values, N=3\n\n",
-		clients, d, fsync, cons, keys, valueSize)
-	fmt.Printf("| %-26s | %10s | %8s | %8s | %6s | %10s |\n", "phase", "ops/s", "p50", "p99", "errors", "CPU/op")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s|\n", dashes(28), dashes(12), dashes(10), dashes(10), dashes(8), dashes(12))
-	for _, r := range []result{echo, writes, reads} {
-		if r.name == "" {
-			continue
-		}
-		fmt.Printf("| %-26s | %10.0f | %8s | %8s | %6d | %10s |\n", r.name, r.opsPerSec(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.cpuPerOp.Round(time.Microsecond))
-	}
 	if commits > 0 {
-		fmt.Printf("\nstorage: %.0f commits, %.1f writes per commit (group commit)\n", commits, writesIn/commits)
+		r.perCommit = writesIn / commits
 	}
-	fmt.Printf("\ntarget: store ops/s >= 50%% of echo_ops/s / (1+N) = %.0f ops/s\n", target)
-	for _, r := range []result{writes, reads} {
-		if r.name == "" {
-			continue
-		}
-		verdict := "MET"
-		if r.opsPerSec() < target {
-			verdict = "NOT MET"
-		}
-		fmt.Printf("  %-26s %8.0f ops/s = %.2fx target: %s\n", r.name, r.opsPerSec(), r.opsPerSec()/target, verdict)
-	}
-	// Throughput on a shared machine swings with other load; CPU per op does not (much). The
-	// CPU form of the target: a store op may cost at most 2*(1+N) echo ops of CPU.
-	if echo.cpuPerOp > 0 {
-		fmt.Printf("\nCPU form of the target: store CPU/op <= 2*(1+N) * echo CPU/op = %s\n", (echo.cpuPerOp * 2 * (1 + n)).Round(time.Microsecond))
-		for _, r := range []result{writes, reads} {
-			if r.name == "" {
+	return r, nil
+}
+
+func (b bench) report(all []round, engines []string) {
+	fmt.Printf("storebench: %d clients, %s per phase, fsync=%s, consistency=%s, %d keys, %d-byte values, N=3, engines %s\n\n",
+		b.clients, b.d, b.fsync, b.cons, b.keys, len(b.value), strings.Join(engines, ", "))
+	fmt.Println("target: store ops/s >= 50% of echo_ops/s / (1+N), from the round's own echo phase; CPU/op in echo ops of that round")
+	fmt.Println()
+	fmt.Printf("| %-5s | %-6s | %-26s | %8s | %8s | %8s | %6s | %8s | %8s | %9s | %9s |\n",
+		"round", "engine", "phase", "ops/s", "p50", "p99", "errors", "CPU/op", "echo ops", "x target", "w/commit")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", dashes(7), dashes(8), dashes(28), dashes(10), dashes(10), dashes(10), dashes(8), dashes(10), dashes(10), dashes(11), dashes(11))
+	for _, r := range all {
+		for _, p := range []result{r.echo, r.writes, r.reads} {
+			if p.name == "" {
 				continue
 			}
-			fmt.Printf("  %-26s %8s = %.1f echo ops\n", r.name, r.cpuPerOp.Round(time.Microsecond), float64(r.cpuPerOp)/float64(echo.cpuPerOp))
+			x, cpu, pc := "", "", ""
+			if p.name != "echo" {
+				x = fmt.Sprintf("%.2fx", p.opsPerSec()/r.target())
+				if r.echo.cpuPerOp > 0 {
+					cpu = fmt.Sprintf("%.1f", float64(p.cpuPerOp)/float64(r.echo.cpuPerOp))
+				}
+				if p.name == r.writes.name {
+					pc = fmt.Sprintf("%.1f", r.perCommit)
+				}
+			}
+			fmt.Printf("| %-5d | %-6s | %-26s | %8.0f | %8s | %8s | %6d | %8s | %8s | %9s | %9s |\n", r.n, r.engine, p.name, p.opsPerSec(),
+				p.p50.Round(10*time.Microsecond), p.p99.Round(10*time.Microsecond), p.errs, p.cpuPerOp.Round(time.Microsecond), cpu, x, pc)
 		}
 	}
-	return nil
+	fmt.Println()
+	for _, phase := range []string{"write", "read"} {
+		pick := func(r round) result {
+			if phase == "write" {
+				return r.writes
+			}
+			return r.reads
+		}
+		xs := map[string][]float64{}
+		for _, r := range all {
+			if p := pick(r); p.name != "" {
+				xs[r.engine] = append(xs[r.engine], p.opsPerSec()/r.target())
+			}
+		}
+		for _, e := range engines {
+			if len(xs[e]) > 0 {
+				fmt.Printf("%s %-6s x target: median %.2fx over %d rounds (range %.2f-%.2f)\n", phase, e, median(xs[e]), len(xs[e]), slices.Min(xs[e]), slices.Max(xs[e]))
+			}
+		}
+		// Ratio between engines from the same round (adjacent in time).
+		if len(engines) == 2 {
+			var ratios []float64
+			for i := 0; i+1 < len(all); i += 2 {
+				a, c := pick(all[i]), pick(all[i+1])
+				if a.name != "" && a.opsPerSec() > 0 {
+					ratios = append(ratios, c.opsPerSec()/a.opsPerSec())
+				}
+			}
+			if len(ratios) > 0 {
+				fmt.Printf("%s ops/s %s / %s per round: %s, median %.2f\n", phase, engines[1], engines[0], fmtRatios(ratios), median(ratios))
+			}
+		}
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func fmtRatios(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.2f", x)
+	}
+	return strings.Join(parts, " ")
 }
 
 func dashes(n int) string { return strings.Repeat("-", n) }

@@ -40,6 +40,7 @@ func nodeCommand(env *appEnv) *cli.Command {
 			&cli.DurationFlag{Name: "anti-entropy", Value: def.AntiEntropy, Usage: "Merkle anti-entropy interval (0 = off)"},
 			&cli.BoolFlag{Name: "hinted-handoff", Value: def.HintedHandoff, Usage: "hinted handoff (--hinted-handoff=false to turn off)"},
 			&cli.BoolFlag{Name: "sloppy-quorum", Value: def.SloppyQuorum, Usage: "hinted writes on fallback nodes count toward W"},
+			&cli.StringFlag{Name: "engine", Value: def.Engine, Usage: "storage engine: bbolt or pebble (a data dir keeps the engine it was written with)"},
 			&cli.StringFlag{Name: "fsync", Value: def.Fsync, Usage: "always or never"},
 			&cli.StringFlag{Name: "admin-token", EnvVars: []string{"FAULTLINE_ADMIN_TOKEN"}, Usage: "bearer token of the admin API (empty = admin API off)"},
 			&cli.StringFlag{Name: "cluster-secret", EnvVars: []string{"FAULTLINE_CLUSTER_SECRET"}, Usage: "secret shared by the cluster's nodes, " +
@@ -97,7 +98,7 @@ func nodeConfig(c *cli.Context) (store.Config, string, error) {
 	cfg.ReadRepair, cfg.ReadRepairSync = c.Bool("read-repair"), c.Bool("read-repair-sync")
 	cfg.AntiEntropy = c.Duration("anti-entropy")
 	cfg.HintedHandoff, cfg.SloppyQuorum = c.Bool("hinted-handoff"), c.Bool("sloppy-quorum")
-	cfg.Fsync, cfg.AdminToken = c.String("fsync"), c.String("admin-token")
+	cfg.Engine, cfg.Fsync, cfg.AdminToken = c.String("engine"), c.String("fsync"), c.String("admin-token")
 	cfg.ClusterSecret, cfg.InsecureInternal = c.String("cluster-secret"), c.Bool("insecure-internal")
 	cfg.BodyReadTimeout = c.Duration("body-read-timeout")
 	cfg.RequestTimeout, cfg.HintInterval = c.Duration("request-timeout"), c.Duration("hint-interval")

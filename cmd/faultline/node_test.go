@@ -59,6 +59,7 @@ func TestNodeFlagDefaults(t *testing.T) {
 		{"hinted handoff", cfg.HintedHandoff, def.HintedHandoff},
 		{"sloppy quorum", cfg.SloppyQuorum, def.SloppyQuorum},
 		{"fsync", cfg.Fsync, def.Fsync},
+		{"engine", cfg.Engine, def.Engine},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -83,14 +84,14 @@ func TestNodeFlagsOverride(t *testing.T) {
 	cfg, listen, err := parseNodeFlags(t, "--id", "n1", "--peers", "n1=127.0.0.1:7001", "--data", t.TempDir(),
 		"--listen", "0.0.0.0:9000", "--read-repair=false", "--read-repair-sync", "--anti-entropy", "0",
 		"--hinted-handoff=false", "--sloppy-quorum", "--fsync", "never", "--w", "1", "--r", "1",
-		"--consistency", "vclock", "--admin-token", "tok", "--seed", "42")
+		"--consistency", "vclock", "--admin-token", "tok", "--seed", "42", "--engine", "bbolt")
 	if err != nil {
 		t.Fatalf("nodeConfig: %v", err)
 	}
 	if cfg.ReadRepair || !cfg.ReadRepairSync || cfg.AntiEntropy != 0 || cfg.HintedHandoff || !cfg.SloppyQuorum || cfg.Fsync != "never" {
 		t.Errorf("mechanism flags not applied: %+v", cfg)
 	}
-	if cfg.W != 1 || cfg.R != 1 || cfg.Consistency != "vclock" || cfg.AdminToken != "tok" || cfg.Seed != 42 {
+	if cfg.W != 1 || cfg.R != 1 || cfg.Consistency != "vclock" || cfg.AdminToken != "tok" || cfg.Seed != 42 || cfg.Engine != "bbolt" {
 		t.Errorf("flags not applied: %+v", cfg)
 	}
 	if listen != "0.0.0.0:9000" {
