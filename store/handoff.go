@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
-	"net/http"
 )
 
 // deliverHints offers every stored hint to its target; delivered hints are deleted.
@@ -26,12 +24,12 @@ func (l *Leaderless) deliverHints(ctx context.Context) {
 	pending := int64(len(hints))
 	l.stats.counter("hint_pending").Store(pending)
 	defer func() { l.stats.counter("hint_pending").Store(pending) }()
-	down := map[string]bool{}
+	var round hintRound
 	for _, h := range hints {
 		if ctx.Err() != nil {
 			return
 		}
-		if down[h.Target] {
+		if round.skip(h.Target) {
 			continue
 		}
 		var err error
@@ -42,7 +40,7 @@ func (l *Leaderless) deliverHints(ctx context.Context) {
 			err = l.call(cctx, h.Target, "/internal/write", writeReq{Key: h.Key, Record: h.Rec}, nil)
 			cancel()
 		}
-		switch hintFailure(err) {
+		switch round.record(h.Target, hintFate(answerOf(err))) {
 		case hintDelivered:
 			if err := l.db.deleteHint(h); err != nil {
 				l.log.Warn().Err(err).Msg("deleting a delivered hint")
@@ -62,41 +60,7 @@ func (l *Leaderless) deliverHints(ctx context.Context) {
 				l.log.Warn().Err(err).Str("key", h.Key).Str("target", h.Target).
 					Msg("hint refused by its target as invalid: set aside as a dead hint (GET /admin/hints/dead)")
 			}
-		case hintRetry:
-		case hintTargetDown:
-			down[h.Target] = true
+		case hintRetry, hintTargetDown:
 		}
 	}
-}
-
-// hintResult classifies a hint delivery's error.
-type hintResult int
-
-const (
-	hintDelivered  hintResult = iota
-	hintRefused               // the target refused this hint as invalid: it always will
-	hintRetry                 // a failure of this delivery only: offer it again next round
-	hintTargetDown            // the target cannot take any hint now
-)
-
-func hintFailure(err error) hintResult {
-	if err == nil {
-		return hintDelivered
-	}
-	var ke kindError
-	if errors.As(err, &ke) {
-		return hintRefused // a local delivery whose record conflicts with the key's kind
-	}
-	var re *replicaError
-	if !errors.As(err, &re) {
-		return hintRetry // local storage failure
-	}
-	switch {
-	case re.status == http.StatusBadRequest, re.status == http.StatusConflict,
-		re.status == http.StatusRequestEntityTooLarge, re.status == http.StatusUnprocessableEntity:
-		return hintRefused
-	case re.status >= 500:
-		return hintRetry
-	}
-	return hintTargetDown // no answer, connection refused, or a refusal of every request (401, 404, ...)
 }

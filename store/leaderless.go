@@ -61,7 +61,7 @@ type Leaderless struct {
 	log   zerolog.Logger
 
 	susMu   sync.Mutex
-	suspect map[string]bool // peers that failed their last call; cleared by a successful call
+	suspect suspicion // peers that failed their last call; cleared by an answer
 
 	treeMu sync.Mutex
 	trees  map[string]*Merkle // peer -> Merkle tree of the keys both replicate
@@ -79,7 +79,7 @@ func newLeaderless(cfg Config, db *storage, tr *transport, clock *Clock, stats *
 	l := &Leaderless{
 		cfg: cfg, n: cfg.EffectiveN(), ring: NewRing(cfg.NodeIDs(), cfg.VNodes),
 		db: db, tr: tr, clock: clock, stats: stats, log: log,
-		suspect: map[string]bool{}, trees: map[string]*Merkle{},
+		trees: map[string]*Merkle{},
 	}
 	for _, p := range cfg.NodeIDs() {
 		if p != cfg.ID {
@@ -113,45 +113,52 @@ func (l *Leaderless) updateTrees(key string, old, cur uint64) {
 func (l *Leaderless) isSuspect(p string) bool {
 	l.susMu.Lock()
 	defer l.susMu.Unlock()
-	return l.suspect[p]
-}
-
-func (l *Leaderless) setSuspect(p string, down bool) {
-	l.susMu.Lock()
-	defer l.susMu.Unlock()
-	if down {
-		l.suspect[p] = true
-	} else {
-		delete(l.suspect, p)
-	}
+	return l.suspect.suspected(p)
 }
 
 func (l *Leaderless) suspects() []string {
 	l.susMu.Lock()
 	defer l.susMu.Unlock()
-	var out []string
-	for p := range l.suspect {
-		out = append(out, p)
-	}
-	return out
+	return l.suspect.list()
 }
 
-// call is transport.call plus failure-detector bookkeeping.
+// call is transport.call plus failure-detector bookkeeping (suspicion.observe).
 func (l *Leaderless) call(ctx context.Context, peer, path string, in, out any) error {
 	err := l.tr.call(ctx, peer, path, in, out)
-	var re *replicaError
-	switch {
-	case err == nil:
-		l.setSuspect(peer, false)
-	case errors.As(err, &re) && re.status != 0:
-		l.setSuspect(peer, false) // it answered (an error, such as a kind conflict): it is up
-	case errors.Is(ctx.Err(), context.Canceled):
-		// The caller went away before the peer answered: no news of the peer. (A deadline
-		// that passed without an answer is news: that is what a partition looks like.)
-	default:
-		l.setSuspect(peer, true)
-	}
+	l.susMu.Lock()
+	l.suspect.observe(peer, answerOf(err), errors.Is(ctx.Err(), context.Canceled))
+	l.susMu.Unlock()
 	return err
+}
+
+// answerOf maps the error of a call to a peer, or of a local apply, onto the Answer the
+// replication decisions take: the HTTP statuses stay here, in the shell.
+func answerOf(err error) Answer {
+	if err == nil {
+		return AnswerOK
+	}
+	var ke kindError
+	if errors.As(err, &ke) {
+		return AnswerConflict // a local apply whose record conflicts with the key's kind
+	}
+	var re *replicaError
+	if !errors.As(err, &re) {
+		return AnswerLocalFailure
+	}
+	switch {
+	case re.status == http.StatusConflict:
+		return AnswerConflict
+	case re.status == http.StatusBadRequest, re.status == http.StatusRequestEntityTooLarge,
+		re.status == http.StatusUnprocessableEntity:
+		return AnswerInvalid
+	case re.status >= 500:
+		return AnswerServerError
+	case re.status != 0:
+		return AnswerRejected
+	case re.refused:
+		return AnswerUnreachable
+	}
+	return AnswerNoReply
 }
 
 // applyLocal merges rec into this node's replica of key.
@@ -205,15 +212,6 @@ func (l *Leaderless) opContext(ctx context.Context) (context.Context, context.Ca
 
 // ---- writes ----
 
-type attempt struct {
-	node      string // node that acked (replica, or fallback holding a hint)
-	ok        bool
-	refused   bool  // the replica definitely did not apply it
-	hinted    bool  // stored as a hint
-	countable bool  // counts toward W
-	conflict  error // the replica holds another kind of record
-}
-
 // replicate sends rec to key's N replicas and waits for w acks. deferred says the write may be
 // applied later even if no replica applies it now (counter contributions).
 func (l *Leaderless) replicate(ctx context.Context, key string, rec Record, w int, deferred bool) error {
@@ -227,17 +225,11 @@ func (l *Leaderless) replicateOpts(ctx context.Context, key string, rec Record, 
 	pref, fallbacks := walk[:l.n], walk[l.n:]
 	results := make(chan attempt, 2*len(pref))
 	var fbMu sync.Mutex
-	usedFallback := map[string]bool{}
+	picker := newFallbackPicker(fallbacks, l.cfg.ID)
 	nextFallback := func() string {
 		fbMu.Lock()
 		defer fbMu.Unlock()
-		for _, f := range fallbacks {
-			if !usedFallback[f] && (f == l.cfg.ID || !l.isSuspect(f)) {
-				usedFallback[f] = true
-				return f
-			}
-		}
-		return ""
+		return picker.next(l.isSuspect)
 	}
 	var wg sync.WaitGroup
 	for _, target := range pref {
@@ -263,51 +255,27 @@ func (l *Leaderless) replicateOpts(ctx context.Context, key string, rec Record, 
 	// finished, and that must not read as a timeout while results are still buffered.
 	deadline := time.NewTimer(l.cfg.RequestTimeout)
 	defer deadline.Stop()
-	var t Tally
-	t.Targets = len(pref)
-	t.Pending = len(pref) // until each target's direct attempt reports
-	t.Deferred = deferred
-	counted := map[string]bool{}
-	var conflicts int
+	t := newWriteTally(len(pref), deferred)
 	var conflict error
 	take := func(a attempt, open bool) {
 		if !open {
 			t.Finished = true
 			return
 		}
-		if !a.hinted {
-			t.Pending-- // each target sends exactly one direct result
+		if t.take(a) {
+			l.stats.Inc("hint_sloppy_ack")
 		}
-		switch {
-		case a.ok && a.countable && !counted[a.node]:
-			counted[a.node] = true
-			t.Acks++
-			if a.hinted {
-				t.HintAcked++
-				l.stats.Inc("hint_sloppy_ack")
-			}
-		case a.ok && a.hinted:
-			t.Hinted = true
-		case !a.ok && a.refused:
-			t.Refused++
-			if a.conflict != nil {
-				conflicts++
-				conflict = a.conflict
-			}
-		case !a.ok:
-			t.Unknown++
-		}
-		if a.hinted {
-			t.Hinted = true
+		if a.conflict {
+			conflict = a.err
 		}
 	}
 	for {
-		if o, done := t.Decide(w); done {
-			if o != OutcomeOK && t.Acks == 0 && conflicts == t.Targets {
+		if o, conflicted, done := t.decide(w); done {
+			if conflicted {
 				l.stats.Inc("outcome_failed")
 				return &OpError{Status: http.StatusConflict, Msg: fmt.Sprintf("key %q: %v", key, conflict)}
 			}
-			return l.outcome(o, key, t, w)
+			return l.outcome(o, key, t.Tally, w)
 		}
 		select {
 		case a, open := <-results:
@@ -349,12 +317,9 @@ func (l *Leaderless) outcome(o Outcome, key string, t Tally, w int) error {
 func (l *Leaderless) writeReplica(ctx context.Context, key string, rec Record, target string, nextFallback func() string, results chan<- attempt) {
 	if target == l.cfg.ID {
 		_, err := l.applyLocal(key, rec)
-		var ke kindError
-		if errors.As(err, &ke) {
-			results <- attempt{node: target, refused: true, conflict: ke}
-			return
-		}
-		results <- attempt{node: target, ok: err == nil, refused: err != nil, countable: true}
+		a := directAttempt(target, answerOf(err))
+		a.err = err
+		results <- a
 		return
 	}
 	hh := l.cfg.HintedHandoff
@@ -372,41 +337,33 @@ func (l *Leaderless) writeReplica(ctx context.Context, key string, rec Record, t
 		}
 		err = l.call(actx, target, "/internal/write", writeReq{Key: key, Record: rec}, nil)
 		cancel()
-		if err == nil {
-			results <- attempt{node: target, ok: true, countable: true}
-			return
-		}
 	}
-	refused := isRefused(err)
-	var re *replicaError
-	if errors.As(err, &re) && re.status == http.StatusConflict {
-		results <- attempt{node: target, refused: true, conflict: re}
-		return // a hint would conflict too
-	}
-	results <- attempt{node: target, refused: refused}
-	if !hh {
+	ans := answerOf(err)
+	a := directAttempt(target, ans)
+	a.err = err
+	results <- a
+	if !wantsHint(ans, hh) {
 		return
 	}
 	for f := nextFallback(); f != ""; f = nextFallback() {
 		if f == l.cfg.ID {
 			if l.db.storeHint(key, target, rec) == nil {
 				l.stats.Inc("hint_stored")
-				results <- attempt{node: f, ok: true, hinted: true, countable: l.cfg.SloppyQuorum}
+				results <- hintAttempt(f, l.cfg.SloppyQuorum, false)
 				return
 			}
 			continue
 		}
 		if l.call(ctx, f, "/internal/write", writeReq{Key: key, Record: rec, HintFor: target}, nil) == nil {
-			results <- attempt{node: f, ok: true, hinted: true, countable: l.cfg.SloppyQuorum}
+			results <- hintAttempt(f, l.cfg.SloppyQuorum, false)
 			return
 		}
 	}
-	// No fallback took it: keep the hint here (not counted: this node may already count as a
-	// replica, and a hint at the coordinator is not a distinct healthy node).
+	// No fallback took it: keep the hint here (see hintAttempt).
 	if err := l.db.storeHint(key, target, rec); err == nil {
 		l.stats.Inc("hint_stored")
 		l.stats.Inc("hint_local")
-		results <- attempt{node: l.cfg.ID, ok: true, hinted: true}
+		results <- hintAttempt(l.cfg.ID, l.cfg.SloppyQuorum, true)
 	}
 }
 
@@ -436,13 +393,7 @@ func (l *Leaderless) Write(ctx context.Context, key string, op WriteOp, w int) e
 				return &OpError{Status: http.StatusServiceUnavailable, Outcome: client.OutcomeFailed,
 					Msg: fmt.Sprintf("abd write %q failed in its query phase (nothing written): %v", key, err)}
 			}
-			var maxTS int64
-			for _, r := range resps {
-				if r.Kind == KindRegister && len(r.Sibs) > 0 && r.Sibs[0].TS > maxTS {
-					maxTS = r.Sibs[0].TS
-				}
-			}
-			sib.TS = maxTS + 1
+			sib.TS = abdNextTS(sortedAnswers(resps))
 		}
 		rec = Record{Kind: KindRegister, Sibs: []Sibling{sib}}
 	case KindCounter:
@@ -498,13 +449,13 @@ func (l *Leaderless) writeVClock(ctx context.Context, key string, op WriteOp, w 
 	mu := &l.keyLocks[hash64(key)%uint64(len(l.keyLocks))]
 	mu.Lock()
 	local, err := l.db.get(key)
-	if err == nil && !local.Empty() && local.Kind != KindRegister {
-		err = kindError{have: local.Kind, got: KindRegister}
+	var rec Record
+	if err == nil {
+		rec, err = vclockWrite(local, l.cfg.ID, op.Value, op.Causal)
 	}
 	var res mergeResult
 	if err == nil {
-		sib := Sibling{Value: op.Value, Node: l.cfg.ID, Seq: local.Context()[l.cfg.ID] + 1, Ctx: op.Causal}
-		res, err = l.applyLocalRes(key, Record{Kind: KindRegister, Sibs: []Sibling{sib}})
+		res, err = l.applyLocalRes(key, rec)
 	}
 	mu.Unlock()
 	if err != nil {
@@ -525,30 +476,18 @@ func (l *Leaderless) forwardWrite(ctx context.Context, key string, op WriteOp, w
 	defer cancel()
 	l.stats.Inc("vclock_forward")
 	req := coordinateReq{Key: key, Value: op.Value, Context: op.Causal.String(), W: w}
-	pref := l.ring.PrefList(key, l.n)
-	order := make([]string, 0, len(pref))
-	for _, p := range pref { // replicas not suspected down first
-		if !l.isSuspect(p) {
-			order = append(order, p)
-		}
-	}
-	for _, p := range pref {
-		if l.isSuspect(p) {
-			order = append(order, p)
-		}
-	}
+	order := forwardOrder(l.ring.PrefList(key, l.n), l.isSuspect)
 	var last error
 	for _, p := range order {
 		err := l.call(opCtx, p, "/internal/coordinate", req, nil)
-		if err == nil {
+		switch forwardFate(answerOf(err)) {
+		case forwardDone:
 			return nil
-		}
-		var re *replicaError
-		if errors.As(err, &re) && re.status != 0 {
-			// The replica coordinated and answered: its outcome is ours.
+		case forwardRelay:
+			var re *replicaError
+			errors.As(err, &re) // every answer is a *replicaError
 			return &OpError{Status: re.status, Outcome: re.outcome, Msg: fmt.Sprintf("via %s: %s", p, re.msg)}
-		}
-		if !isRefused(err) {
+		case forwardIndeterminate:
 			l.stats.Inc("outcome_indeterminate")
 			return &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate,
 				Msg: fmt.Sprintf("write %q forwarded to replica %s: no answer: %v; it may have been applied", key, p, err)}
@@ -571,20 +510,7 @@ type readResult struct {
 // readTargets are the nodes a read asks: the preference list, or with a sloppy quorum the first
 // N nodes of the ring walk not suspected down.
 func (l *Leaderless) readTargets(key string) []string {
-	walk := l.ring.Walk(key)
-	if !l.cfg.SloppyQuorum {
-		return walk[:l.n]
-	}
-	var out, down []string
-	for _, x := range walk {
-		if x == l.cfg.ID || !l.isSuspect(x) {
-			out = append(out, x)
-		} else {
-			down = append(down, x)
-		}
-	}
-	out = append(out, down...)
-	return out[:l.n]
+	return readTargets(l.ring.Walk(key), l.n, l.cfg.ID, l.cfg.SloppyQuorum, l.isSuspect)
 }
 
 // gather asks key's replicas for their records and returns once r answered. late delivers the
@@ -618,23 +544,32 @@ func (l *Leaderless) gather(ctx context.Context, key string, r int) (map[string]
 	deadline := time.NewTimer(l.cfg.RequestTimeout) // see replicate
 	defer deadline.Stop()
 	got := map[string]Record{}
-	failed := 0
-	for len(got) < r {
+	t := readTally{R: r}
+	for {
+		if ok, done := t.decide(); done {
+			switch {
+			case ok:
+				return got, results, nil
+			case t.TimedOut:
+				return got, nil, fmt.Errorf("%d of r=%d replicas answered within %s", t.Got, r, l.cfg.RequestTimeout)
+			}
+			return got, nil, fmt.Errorf("%d of r=%d replicas answered (%d failed)", t.Got, r, t.Failed)
+		}
 		select {
 		case res, open := <-results:
-			if !open {
-				return got, nil, fmt.Errorf("%d of r=%d replicas answered (%d failed)", len(got), r, failed)
+			switch {
+			case !open:
+				t.Finished = true
+			case res.err != nil:
+				t.Failed++
+			default:
+				got[res.node] = res.rec
+				t.Got = len(got)
 			}
-			if res.err != nil {
-				failed++
-				continue
-			}
-			got[res.node] = res.rec
 		case <-deadline.C:
-			return got, nil, fmt.Errorf("%d of r=%d replicas answered within %s", len(got), r, l.cfg.RequestTimeout)
+			t.TimedOut = true
 		}
 	}
-	return got, results, nil
 }
 
 // quorums are the request's W and R (node defaults where it named none). abd uses both for
@@ -656,54 +591,42 @@ func (l *Leaderless) Read(ctx context.Context, key, kind string, r int) (Record,
 		return Record{}, &OpError{Status: http.StatusGatewayTimeout, Outcome: client.OutcomeIndeterminate,
 			Msg: fmt.Sprintf("read %q: %v", key, err)}
 	}
-	var merged Record
-	for _, rec := range resps {
-		if m, err := Merge(merged, rec, l.cfg.Consistency); err == nil {
-			if !merged.Empty() && rec.Kind != KindRegister && !merged.Equal(rec) {
-				l.stats.Inc("crdt_merge")
-			}
-			merged = m
-		}
+	wb := l.quorums(ctx).W
+	plan := planRead(sortedAnswers(resps), kind, l.cfg.Consistency, l.cfg.ReadRepair, wb)
+	merged := plan.merged
+	if plan.crdtMerges > 0 {
+		l.stats.Add("crdt_merge", int64(plan.crdtMerges))
 	}
-	if !merged.Empty() && merged.Kind != kind {
+	if plan.wrongKind {
 		l.stats.Inc("outcome_failed")
 		return Record{}, &OpError{Status: http.StatusConflict, Msg: fmt.Sprintf("key %q holds a %s, not a %s", key, merged.Kind, kind)}
 	}
-	var stale []string
-	for node, rec := range resps {
-		if !rec.Equal(merged) {
-			stale = append(stale, node)
-		}
-	}
-	switch {
-	case l.cfg.Consistency == ABD && kind == KindRegister:
+	if plan.writeBack {
 		// The write-back: before answering, a write quorum must hold what we return (see
 		// quorums). Responders already holding it count.
-		wb := l.quorums(ctx).W
-		if !merged.Empty() && len(resps)-len(stale) < wb {
-			l.stats.Inc("abd_write_back")
-			if err := l.replicate(ctx, key, merged, wb, false); err != nil {
-				var oe *OpError
-				if errors.As(err, &oe) {
-					oe.Msg = "abd read write-back: " + oe.Msg
-				}
-				return Record{}, err
+		l.stats.Inc("abd_write_back")
+		if err := l.replicate(ctx, key, merged, wb, false); err != nil {
+			var oe *OpError
+			if errors.As(err, &oe) {
+				oe.Msg = "abd read write-back: " + oe.Msg
 			}
+			return Record{}, err
 		}
-		l.repairLate(key, merged, late)
-	case l.cfg.ReadRepair:
-		if len(stale) > 0 && !merged.Empty() {
-			if l.cfg.ReadRepairSync {
-				l.stats.Inc("read_repair_sync")
+	}
+	if plan.repair {
+		stale := plan.stale
+		if l.cfg.ReadRepairSync {
+			l.stats.Inc("read_repair_sync")
+			l.repair(ctx, key, merged, stale)
+		} else {
+			l.bg.Add(1)
+			go func() {
+				defer l.bg.Done()
 				l.repair(ctx, key, merged, stale)
-			} else {
-				l.bg.Add(1)
-				go func() {
-					defer l.bg.Done()
-					l.repair(ctx, key, merged, stale)
-				}()
-			}
+			}()
 		}
+	}
+	if plan.repairLate {
 		l.repairLate(key, merged, late)
 	}
 	l.stats.Inc("outcome_ok")
@@ -746,10 +669,7 @@ func (l *Leaderless) repairLate(key string, merged Record, late <-chan readResul
 		defer l.bg.Done()
 		var stale []string
 		for res := range late {
-			if res.err == nil && !res.rec.Equal(merged) {
-				if m, err := Merge(merged, res.rec, l.cfg.Consistency); err == nil && !m.Equal(merged) {
-					continue // the late replica knows more; anti-entropy will spread it
-				}
+			if res.err == nil && lateNeedsRepair(merged, res.rec, l.cfg.Consistency) {
 				stale = append(stale, res.node)
 			}
 		}

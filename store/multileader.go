@@ -331,7 +331,7 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 		default:
 			return fmt.Errorf("unknown kind %q", op.Kind)
 		}
-		merged, err := l.merge(cur, rec)
+		merged, err := l.resolver().merge(cur, rec)
 		if err != nil {
 			return err
 		}
@@ -372,12 +372,11 @@ func (l *Multileader) Write(ctx context.Context, key string, op WriteOp, w int) 
 			}
 			places[p] = id
 		}
-		switch {
-		case l.lww(op.Kind) && !cur.Empty() && !sameDot(merged.Sibs[0], rec.Sibs[0]):
-			// The local version is newer by the clock (a skewed one's): this write lost at once.
-			conf = &MLConflict{Key: key, Origin: l.cfg.ID, Seq: seq, Resolution: "lww-local-won",
-				Kept: describe(merged), Lost: describe(rec)}
-		case op.Kind == KindRegister && l.cons == VClock && len(cur.Sibs) > 1 && len(merged.Sibs) == 1:
+		c, lost, resolved := l.resolver().detectLocal(key, l.cfg.ID, seq, cur, rec, merged)
+		if lost {
+			conf = &c
+		}
+		if resolved {
 			l.stats.Inc("ml_siblings_resolved")
 		}
 		return nil
@@ -481,7 +480,7 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 		now := l.now().UnixNano()
 		// Only storage errors are returned (they fail the whole batch); a corrupt record is skipped.
 		for _, e := range entries {
-			if e.Origin == l.cfg.ID || e.Seq <= u64val(applied.Get([]byte(e.Origin))) {
+			if mlDuplicate(l.cfg.ID, e, u64val(applied.Get([]byte(e.Origin)))) {
 				resp.Duplicates++
 				continue
 			}
@@ -508,7 +507,7 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 				l.log.Error().Err(err).Str("key", e.Key).Msg("skipping a replicated write")
 				continue
 			}
-			if !cur.Empty() && cur.Kind != e.Rec.Kind {
+			if kindConflict(cur, e.Rec) {
 				kindConflicts++
 				continue
 			}
@@ -517,7 +516,7 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 				l.log.Error().Err(err).Str("key", e.Key).Msg("skipping a replicated write")
 				continue
 			}
-			merged, err := l.merge(cur, e.Rec)
+			merged, err := l.resolver().merge(cur, e.Rec)
 			if err != nil {
 				continue
 			}
@@ -528,11 +527,11 @@ func (l *Multileader) apply(from string, entries []mlEntry) (mlApplyResp, error)
 			if err := data.Put([]byte(e.Key), enc); err != nil {
 				return err
 			}
-			if c, ok := l.conflict(e, cur, merged, vv); ok {
+			if c, ok := l.resolver().detect(e, cur, merged, vv); ok {
 				c.At = l.now()
 				confs = append(confs, c)
 			}
-			nvv := vv.Join(e.Deps).Join(VV{e.Origin: e.Seq})
+			nvv := appliedVV(vv, e)
 			venc, _ := json.Marshal(nvv)
 			if err := vvb.Put([]byte(e.Key), venc); err != nil {
 				return err
@@ -585,65 +584,13 @@ func (l *Multileader) noteE2E(lags []mlLag) {
 	}
 }
 
-// conflict decides whether e was concurrent with what this node held for its key (the node had
-// applied a write e's origin had not seen) and how the merge resolved it.
-func (l *Multileader) conflict(e mlEntry, cur, merged Record, local VV) (MLConflict, bool) {
-	if cur.Empty() || local[e.Origin] >= e.Seq {
-		return MLConflict{}, false
-	}
-	concurrent := false
-	for node, s := range local {
-		if s > e.Deps[node] {
-			concurrent = true
-			break
-		}
-	}
-	if !concurrent {
-		return MLConflict{}, false
-	}
-	c := MLConflict{Key: e.Key, Origin: e.Origin, Seq: e.Seq, Resolution: "merged"}
-	switch {
-	case l.lww(e.Rec.Kind):
-		c.Kept = describe(merged)
-		if sameDot(merged.Sibs[0], e.Rec.Sibs[0]) {
-			c.Resolution, c.Lost = "lww-incoming-won", describe(cur)
-		} else {
-			c.Resolution, c.Lost = "lww-local-won", describe(e.Rec)
-		}
-	case e.Rec.Kind == KindRegister: // siblings
-		if len(merged.Sibs) < 2 {
-			return MLConflict{}, false // the incoming write's context resolved what was here
-		}
-		c.Resolution, c.Kept = "siblings-kept", merged.Values()
-	}
-	return c, true
+// resolver is the node's conflict rule (decide_ml.go).
+func (l *Multileader) resolver() mlResolver {
+	return mlResolver{conflict: l.cfg.Conflict, cons: l.cons}
 }
 
-// lwwWhole reports whether records of kind are replaced whole by last-writer-wins: counters
-// and sets under --conflict lww (a concurrent increment or add is lost, not merged).
-func (l *Multileader) lwwWhole(kind string) bool {
-	return l.cfg.Conflict == ConflictLWW && kind != KindRegister
-}
-
-// lww reports whether records of kind resolve conflicts by last-writer-wins.
-func (l *Multileader) lww(kind string) bool {
-	return l.lwwWhole(kind) || (kind == KindRegister && l.cons != VClock)
-}
-
-// merge combines a replica's record with an incoming one: whole-record LWW for counters and
-// sets under lww (the stamp is the record's one sibling), else the CRDT merges of Merge.
-func (l *Multileader) merge(cur, in Record) (Record, error) {
-	if !l.lwwWhole(in.Kind) {
-		return Merge(cur, in, l.cons)
-	}
-	if !cur.Empty() && cur.Kind != in.Kind {
-		return cur, kindError{have: cur.Kind, got: in.Kind}
-	}
-	if cur.Empty() || len(cur.Sibs) == 0 || in.Sibs[0].newer(cur.Sibs[0]) {
-		return in, nil
-	}
-	return cur, nil
-}
+// lwwWhole: see mlResolver.lwwWhole.
+func (l *Multileader) lwwWhole(kind string) bool { return l.resolver().lwwWhole(kind) }
 
 func sameDot(a, b Sibling) bool { return a.Node == b.Node && a.Seq == b.Seq }
 
@@ -720,7 +667,8 @@ func (l *Multileader) Run(ctx context.Context) {
 // deliver sends p's queue in order, in batches, retrying with backoff until each batch is
 // acknowledged; acknowledged entries leave the queue.
 func (l *Multileader) deliver(ctx context.Context, p *mlPeer) {
-	backoff := mlBackoff
+	retry := backoff{first: mlBackoff, max: mlMaxBack}
+	failures := 0 // consecutive failed deliveries
 	for ctx.Err() == nil {
 		batch, err := l.db.peekOutbox(p.id, mlBatch)
 		if err != nil {
@@ -750,11 +698,11 @@ func (l *Multileader) deliver(ctx context.Context, p *mlPeer) {
 		if err != nil {
 			p.failures.Add(1)
 			l.stats.Inc("ml_send_failed")
-			_ = sleepCtx(ctx, backoff)
-			backoff = min(2*backoff, mlMaxBack)
+			failures++
+			_ = sleepCtx(ctx, retry.delay(failures, nil))
 			continue
 		}
-		backoff = mlBackoff
+		failures = 0
 		if err := l.db.ackOutbox(p.id, batch); err != nil {
 			if !errors.Is(err, errClosed) {
 				l.log.Error().Err(err).Str("peer", p.id).Msg("removing delivered entries")
