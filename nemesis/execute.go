@@ -147,11 +147,13 @@ func (x *executor) apply(ctx context.Context, e Event) error {
 	default:
 		return errors.New("nemesis: unknown action " + e.F)
 	}
-	return x.t.SetLinks(ctx, mergeLinks(x.delay, x.loss))
+	return x.t.SetLinks(ctx, MergeLinks(x.delay, x.loss))
 }
 
-// mergeLinks combines delay links and loss links into one set, one entry per directed link.
-func mergeLinks(delay, loss []Link) []Link {
+// MergeLinks combines delay links and loss links into one set, one entry per directed link
+// (the larger delay and the larger loss of each), in first-seen order. Every executor of a
+// schedule (the harness's and the simulator's) applies link faults through it.
+func MergeLinks(delay, loss []Link) []Link {
 	out := make([]Link, 0, len(delay)+len(loss))
 	at := map[[2]string]int{}
 	for _, set := range [][]Link{delay, loss} {

@@ -597,7 +597,7 @@ func TestHealAllErrors(t *testing.T) {
 func TestMergeLinks(t *testing.T) {
 	d := []Link{{From: "n1", To: "n2", Delay: time.Second}, {From: "n2", To: "n1", Delay: time.Second}}
 	l := []Link{{From: "n1", To: "n2", Loss: 0.5}, {From: "n1", To: "n3", Loss: 0.5}}
-	got := mergeLinks(d, l)
+	got := MergeLinks(d, l)
 	want := []Link{{From: "n1", To: "n2", Delay: time.Second, Loss: 0.5}, {From: "n2", To: "n1", Delay: time.Second}, {From: "n1", To: "n3", Loss: 0.5}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)

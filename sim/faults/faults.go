@@ -119,24 +119,5 @@ func (p *player) apply(e nemesis.Event) error {
 	default:
 		return fmt.Errorf("faults: unknown nemesis action %q", e.F)
 	}
-	return p.t.SetLinks(ctx, mergeLinks(p.delay, p.loss))
-}
-
-// mergeLinks combines delay and loss links, one entry per directed link (the larger of each).
-func mergeLinks(delay, loss []nemesis.Link) []nemesis.Link {
-	out := make([]nemesis.Link, 0, len(delay)+len(loss))
-	at := map[[2]string]int{}
-	for _, set := range [][]nemesis.Link{delay, loss} {
-		for _, l := range set {
-			k := [2]string{l.From, l.To}
-			if i, ok := at[k]; ok {
-				out[i].Delay = max(out[i].Delay, l.Delay)
-				out[i].Loss = max(out[i].Loss, l.Loss)
-				continue
-			}
-			at[k] = len(out)
-			out = append(out, l)
-		}
-	}
-	return out
+	return p.t.SetLinks(ctx, nemesis.MergeLinks(p.delay, p.loss))
 }

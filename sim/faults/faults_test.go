@@ -143,18 +143,3 @@ func TestPlayDeterministic(t *testing.T) {
 		t.Errorf("seeds 5 and 6 alike: %s", a.Trace().Sum())
 	}
 }
-
-func TestMergeLinks(t *testing.T) {
-	got := mergeLinks(
-		[]nemesis.Link{{From: "a", To: "b", Delay: 10}, {From: "b", To: "a", Delay: 5}},
-		[]nemesis.Link{{From: "a", To: "b", Loss: 0.2}, {From: "c", To: "a", Loss: 0.1}})
-	want := []nemesis.Link{{From: "a", To: "b", Delay: 10, Loss: 0.2}, {From: "b", To: "a", Delay: 5}, {From: "c", To: "a", Loss: 0.1}}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("link %d: got %+v, want %+v", i, got[i], want[i])
-		}
-	}
-}
