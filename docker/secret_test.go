@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultline/faultline/internal/secrettest"
 )
 
 // The Docker runtime hands the spec's cluster secret to its containers: the nodes replicate
@@ -40,16 +42,5 @@ func TestDockerNodesShareTheClusterSecret(t *testing.T) {
 	if st, body := post(http.MethodPut, "http://"+addr["n1"]+"/kv/k?w=2", `{"value":"v"}`, nil); st != http.StatusOK {
 		t.Fatalf("w=2 write: %d %s", st, body)
 	}
-	for _, tc := range []struct {
-		secret string
-		status int
-	}{{"", http.StatusUnauthorized}, {"wrong-secret-wrong-secret", http.StatusUnauthorized}, {spec.ClusterSecret, http.StatusOK}} {
-		hdr := map[string]string{"X-Faultline-From": "n1"}
-		if tc.secret != "" {
-			hdr["X-Faultline-Secret"] = tc.secret
-		}
-		if st, body := post(http.MethodPost, "http://"+addr["n2"]+"/internal/ping", "{}", hdr); st != tc.status {
-			t.Errorf("secret %t: got %d %s, want %d", tc.secret == spec.ClusterSecret, st, body, tc.status)
-		}
-	}
+	secrettest.RequireSecret(ctx, t, addr["n2"], spec.ClusterSecret)
 }

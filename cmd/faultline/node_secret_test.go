@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/internal/secrettest"
 )
 
 // `faultline node` refuses to start a node of a multi-node cluster without a cluster secret,
@@ -70,30 +69,5 @@ func TestNodeProcessesRequireTheSecret(t *testing.T) {
 	if err := client.New(nodes["n1"], client.WithTimeout(5*time.Second)).Put(ctx, "k", "v", 3, ""); err != nil {
 		t.Fatalf("w=3 write among nodes sharing the secret: %v", err)
 	}
-	for _, tc := range []struct {
-		name, secret string
-		status       int
-	}{
-		{"no secret", "", http.StatusUnauthorized},
-		{"wrong secret", "not-the-cluster-secret", http.StatusUnauthorized},
-		{"the secret", kvClusterSecret, http.StatusOK},
-	} {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+nodes["n2"]+"/internal/ping", strings.NewReader("{}"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-Faultline-From", "n1")
-		if tc.secret != "" {
-			req.Header.Set("X-Faultline-Secret", tc.secret)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tc.status {
-			t.Errorf("%s: got %d %s, want %d", tc.name, resp.StatusCode, b, tc.status)
-		}
-	}
+	secrettest.RequireSecret(ctx, t, nodes["n2"], kvClusterSecret)
 }

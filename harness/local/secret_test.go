@@ -2,9 +2,6 @@ package local_test
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 	"github.com/faultline/faultline/client"
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/harness/local"
+	"github.com/faultline/faultline/internal/secrettest"
 )
 
 // The local runtime hands the spec's cluster secret to its nodes: they replicate among
@@ -46,26 +44,5 @@ func TestLocalNodesShareTheClusterSecret(t *testing.T) {
 	if err := cs["n1"].Put(ctx, "k", "v", 2, ""); err != nil {
 		t.Fatalf("w=2 write: %v", err)
 	}
-	for _, tc := range []struct {
-		secret string
-		status int
-	}{{"", http.StatusUnauthorized}, {"wrong-secret-wrong-secret", http.StatusUnauthorized}, {secret, http.StatusOK}} {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+cs["n2"].Addr()+"/internal/ping", strings.NewReader("{}"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-Faultline-From", "n1")
-		if tc.secret != "" {
-			req.Header.Set("X-Faultline-Secret", tc.secret)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tc.status {
-			t.Errorf("secret %t: got %d %s, want %d", tc.secret == secret, resp.StatusCode, b, tc.status)
-		}
-	}
+	secrettest.RequireSecret(ctx, t, cs["n2"].Addr(), secret)
 }
