@@ -100,11 +100,7 @@ type Cell struct {
 // defaults.
 func (c Cell) Label() string {
 	if c.Target != "" {
-		s := c.Target
-		if c.Reads != "" {
-			s += " reads=" + c.Reads
-		}
-		return s + " " + nemesisName(c.Nemesis)
+		return c.Store() + " " + nemesisName(c.Nemesis)
 	}
 	s := fmt.Sprintf("%s W=%d R=%d", c.Consistency, c.W, c.R)
 	if c.SloppyQuorum {
@@ -114,6 +110,18 @@ func (c Cell) Label() string {
 		s += " no-rr"
 	}
 	return s + " " + nemesisName(c.Nemesis)
+}
+
+// Store names what the cell tests: the consistency mode for the reference store, else the
+// target and its read mode, e.g. "etcd reads=serializable".
+func (c Cell) Store() string {
+	if c.Target == "" {
+		return c.Consistency
+	}
+	if c.Reads != "" {
+		return c.Target + " reads=" + c.Reads
+	}
+	return c.Target
 }
 
 func nemesisName(n []string) string {
@@ -185,7 +193,7 @@ func (c Config) Cells() []Cell {
 	}
 	reads := c.Reads
 	if len(reads) == 0 {
-		reads = []string{""}
+		reads = []string{b.TargetOptions["reads"]} // not swept: the base's ("" for most targets)
 	}
 	target := ""
 	if t := b.TargetName(); t != harness.ReferenceTarget {

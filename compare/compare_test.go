@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -324,5 +325,84 @@ func TestCellsOfAnotherTarget(t *testing.T) {
 	}
 	if c.Base.TargetOptions["reads"] != "linearizable" {
 		t.Errorf("Apply changed the base's options: %v", c.Base.TargetOptions)
+	}
+}
+
+// TestTableOfAnotherTarget: compare.csv and the JSON rows of an etcd sweep name the target and
+// read mode in the consistency column and leave the reference store's quorum columns empty
+// (null); a reference-store row keeps its consistency and quorums.
+func TestTableOfAnotherTarget(t *testing.T) {
+	run := func(ctx context.Context, worker int, cfg harness.Config) (*harness.Outcome, error) {
+		return &harness.Outcome{Results: fakeResults(cfg), OK: 90, Fail: 5, Info: 5}, nil
+	}
+	sweep := func(c Config) (csvRows [][]string, jsonRows []map[string]any) {
+		t.Helper()
+		tab, err := Sweep(context.Background(), c, Options{Run: run, Log: zerolog.New(zerolog.NewTestWriter(t))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cb, jb bytes.Buffer
+		if err := tab.WriteCSV(&cb); err != nil {
+			t.Fatal(err)
+		}
+		if err := tab.WriteJSON(&jb); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(&cb).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(jb.Bytes(), &jsonRows); err != nil {
+			t.Fatal(err)
+		}
+		return recs[1:], jsonRows
+	}
+	col := map[string]int{}
+	for i, h := range CSVHeader() {
+		col[h] = i
+	}
+
+	c := testConfig()
+	c.Base.Target = "etcd"
+	c.Base.TargetOptions = map[string]string{"reads": "linearizable"}
+	c.W, c.R = nil, nil
+	c.Reads = []string{"linearizable", "serializable"}
+	recs, rows := sweep(c)
+	if len(recs) != 2 || len(rows) != 2 {
+		t.Fatalf("etcd sweep: got %d csv and %d json rows, want 2 and 2", len(recs), len(rows))
+	}
+	for i, want := range []string{"etcd reads=linearizable", "etcd reads=serializable"} {
+		if got := recs[i][col["consistency"]]; got != want {
+			t.Errorf("csv row %d: got consistency %q, want %q", i, got, want)
+		}
+		if got := rows[i]["consistency"]; got != want {
+			t.Errorf("json row %d: got consistency %v, want %q", i, got, want)
+		}
+		for _, h := range []string{"n", "w", "r", "sloppy_quorum", "read_repair"} {
+			if got := recs[i][col[h]]; got != "" {
+				t.Errorf("csv row %d: got %s %q, want empty (a reference-store setting)", i, h, got)
+			}
+			if got, ok := rows[i][h]; !ok || got != nil {
+				t.Errorf("json row %d: got %s %v, want null", i, h, got)
+			}
+		}
+	}
+
+	// not swept: the base's read mode
+	c.Reads = nil
+	c.Base.TargetOptions = map[string]string{"reads": "serializable"}
+	if recs, _ := sweep(c); len(recs) != 1 || recs[0][col["consistency"]] != "etcd reads=serializable" {
+		t.Errorf("etcd, read mode not swept: got rows %v, want one with consistency etcd reads=serializable", recs)
+	}
+
+	ref := testConfig()
+	ref.W, ref.R = []int{2}, []int{2}
+	recs, rows = sweep(ref)
+	if len(recs) != 1 || recs[0][col["consistency"]] != ref.Base.Store.Consistency || recs[0][col["n"]] != "3" ||
+		recs[0][col["w"]] != "2" || recs[0][col["r"]] != "2" || recs[0][col["read_repair"]] != strconv.FormatBool(ref.Base.Store.ReadRepair) {
+		t.Errorf("reference store: got rows %v, want consistency %s, n 3, w 2, r 2", recs, ref.Base.Store.Consistency)
+	}
+	if len(rows) == 1 && rows[0]["w"] != 2.0 {
+		t.Errorf("reference store json: got w %v, want 2", rows[0]["w"])
 	}
 }

@@ -100,7 +100,9 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 }
 
 // CSVHeader is compare.csv's first line: one column per figure, rates as fractions, latencies
-// in milliseconds.
+// in milliseconds. For another target than the reference store, consistency holds the target and
+// its read mode (e.g. "etcd reads=serializable") and the quorum columns (n, w, r, sloppy_quorum,
+// read_repair) are empty: they are the reference store's settings.
 func CSVHeader() []string {
 	return []string{"consistency", "n", "w", "r", "sloppy_quorum", "read_repair", "nemesis", "quorum",
 		"runs", "errors", "valid", "invalid", "decided", "invalid_share", "invalid_ci_lo", "invalid_ci_hi", "linearizable",
@@ -130,8 +132,11 @@ func (t *Table) WriteCSV(w io.Writer) error {
 		if r.LostMeasured {
 			lost = strconv.FormatInt(r.Lost, 10)
 		}
-		rec := []string{r.Consistency, strconv.Itoa(r.N), strconv.Itoa(r.W), strconv.Itoa(r.R),
-			strconv.FormatBool(r.SloppyQuorum), strconv.FormatBool(r.ReadRepair), nemesisName(r.Nemesis), r.Quorum(),
+		n, w, rq, sloppy, rr := strconv.Itoa(r.N), strconv.Itoa(r.W), strconv.Itoa(r.R), strconv.FormatBool(r.SloppyQuorum), strconv.FormatBool(r.ReadRepair)
+		if r.Target != "" {
+			n, w, rq, sloppy, rr = "", "", "", "", ""
+		}
+		rec := []string{r.Store(), n, w, rq, sloppy, rr, nemesisName(r.Nemesis), r.Quorum(),
 			strconv.Itoa(r.Runs), strconv.Itoa(r.Errors), strconv.Itoa(r.Valid), strconv.Itoa(r.Invalid),
 			strconv.Itoa(r.Decided), f(r.InvalidShare), f(r.InvalidLo), f(r.InvalidHi), lin,
 			strconv.Itoa(r.Reads), strconv.Itoa(r.Stale), f(r.StaleRate), f(r.StaleLo), f(r.StaleHi), f(r.PBS), r.VsPBS,

@@ -262,6 +262,21 @@ func (c Config) TargetName() string {
 	}
 }
 
+// TargetLabel names the target with its options, e.g. "etcd reads=serializable" (options in
+// key order), or "faultline" for the reference store.
+func (c Config) TargetLabel() string {
+	s := c.TargetName()
+	keys := make([]string, 0, len(c.TargetOptions))
+	for k := range c.TargetOptions {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		s += " " + k + "=" + c.TargetOptions[k]
+	}
+	return s
+}
+
 // NodeArgs are the `faultline node` store flags for c (the runtime adds id, listen, peers, data).
 func (c Config) NodeArgs() []string {
 	s := c.Store

@@ -154,6 +154,9 @@ func sweepFromFlags(c *cli.Context) (compare.Config, error) {
 			}
 		}
 		sw.W, sw.R, sw.Consistency, sw.ReadRepair, sw.SloppyQuorum = nil, nil, nil, nil, nil
+		// A target file whose store takes ?w= and ?r= gets the run's default (a majority of
+		// --n), not the 1 the flags were set to above.
+		sw.Base.Store.W, sw.Base.Store.R = base.Store.N/2+1, base.Store.N/2+1
 	}
 	sw.Repeat = c.Int("repeat")
 	sw.Parallel = c.Int("parallel")

@@ -9,6 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/faultline/faultline/compare"
 )
 
 // sweep runs `faultline compare` on the local runtime over 3 nodes under partitions (4 s cells,
@@ -184,6 +188,34 @@ func TestComparePartialQuorumsWithoutQueryPhase(t *testing.T) {
 		}
 		if lin := rec["linearizable"]; lin != "0" {
 			t.Errorf("lww W=%d R=%d under partitions: got %s/1 runs linearizable, want 0/1 (see %s)", w, r, lin, results)
+		}
+	}
+}
+
+// TestCompareTargetFileQuorums: a sweep of a target file (whose store may take ?w= and ?r=)
+// runs every cell with the run's default quorums, a majority of --n, not the 1 the swept
+// flags are parsed with.
+func TestCompareTargetFileQuorums(t *testing.T) {
+	var sw compare.Config
+	var swErr error
+	app := &cli.App{Flags: compareFlags(), Action: func(c *cli.Context) error {
+		sw, swErr = sweepFromFlags(c)
+		return nil
+	}}
+	if err := app.Run([]string{"faultline", "--target", filepath.Join("..", "..", "examples", "targets", "faultline-node.yaml"),
+		"--nodes", "3", "--nemesis", "kill/pause"}); err != nil {
+		t.Fatal(err)
+	}
+	if swErr != nil {
+		t.Fatal(swErr)
+	}
+	cells := sw.Cells()
+	if len(cells) != 2 {
+		t.Fatalf("got %d cells, want 2 (one per nemesis set)", len(cells))
+	}
+	for _, c := range cells {
+		if cfg := c.Apply(sw.Base, 1); cfg.Store.W != 2 || cfg.Store.R != 2 {
+			t.Errorf("%s: got W=%d R=%d, want 2 and 2 (a majority of 3)", c.Label(), cfg.Store.W, cfg.Store.R)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/targets/etcd"
 )
 
 func replayCommand(env *appEnv) *cli.Command {
@@ -28,12 +29,16 @@ func replayCommand(env *appEnv) *cli.Command {
 		ArgsUsage: "RUN",
 		Description: "RUN is a run folder (config.json and schedule.json; results.json says which checkers\n" +
 			"found the anomaly; nemesis.json which faults ran). Each replay starts a fresh cluster with the\n" +
-			"same config, seed and executed schedule (of an interrupted run: the faults it got to).\n" +
+			"same config, seed and executed schedule (of an interrupted run: the faults it got to), on the\n" +
+			"saved run's target: --target and --etcd-reads may only repeat it (a target file may be named\n" +
+			"where it is now, by a path to a file of the same name).\n" +
 			"Exit 0 when every replay was valid, 1 when a replay found an anomaly, 2 unknown, 3 could not run.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "times", Value: 1, Usage: "how many replays"},
 			&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: the saved run's; else docker where an engine answers, else local)"},
 			&cli.StringFlag{Name: "results", Usage: "results folder for the replays (default: the saved config's)"},
+			&cli.StringFlag{Name: "target", Usage: "the saved run's target (default); another one is refused, a target file may be given where it is now"},
+			&cli.StringFlag{Name: "etcd-reads", Usage: "the saved run's etcd read mode (default); another one is refused"},
 			&cli.BoolFlag{Name: "json", Usage: "print a machine-readable summary on stdout"},
 		},
 		Action: func(c *cli.Context) error {
@@ -48,7 +53,8 @@ func replayCommand(env *appEnv) *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return doReplay(ctx, env, c.Args().First(), c.Int("times"), c.String("runtime"), c.String("results"), c.Bool("json"))
+			return doReplay(ctx, env, c.Args().First(), replayOptions{times: c.Int("times"), runtime: c.String("runtime"),
+				results: c.String("results"), target: c.String("target"), reads: c.String("etcd-reads"), json: c.Bool("json")})
 		},
 	}
 }
@@ -158,12 +164,55 @@ type replayResult struct {
 	Error      string          `json:"error,omitempty"`
 }
 
-func doReplay(ctx context.Context, env *appEnv, dir string, times int, runtimeName, results string, asJSON bool) error {
+// replayOptions are replay's flags.
+type replayOptions struct {
+	times         int
+	runtime       string // "" = the saved run's
+	results       string // "" = the saved config's
+	target, reads string // "" = the saved run's; anything else must name the same target and read mode
+	json          bool
+}
+
+// replayTarget returns cfg with the target the flags name, which must be cfg's own: a replay
+// re-runs the saved run's target and read mode. A target file may be named by another path
+// (where it is now) if the file's name is the same.
+func replayTarget(cfg harness.Config, target, reads string) (harness.Config, error) {
+	savedLabel := cfg.TargetLabel()
+	if target != "" {
+		given := cfg
+		given.Target = target
+		if target == harness.ReferenceTarget {
+			given.Target = ""
+		}
+		switch {
+		case given.TargetName() != cfg.TargetName():
+			return cfg, fmt.Errorf("--target %s: the saved run tested %s, and a replay runs the saved target (for another target, start a new run: faultline run --target %s)",
+				target, savedLabel, target)
+		case isTargetFile(target) && isTargetFile(cfg.Target):
+			cfg.Target = target // the same target file, where it is now
+		}
+	}
+	if reads != "" {
+		if cfg.TargetName() != "etcd" {
+			return cfg, fmt.Errorf("--etcd-reads applies to etcd runs; the saved run tested %s", savedLabel)
+		}
+		if saved := etcd.Reads(cfg); reads != saved {
+			return cfg, fmt.Errorf("--etcd-reads %s: the saved run read %s, and a replay runs the saved read mode (for another, start a new run)", reads, saved)
+		}
+	}
+	return cfg, nil
+}
+
+func doReplay(ctx context.Context, env *appEnv, dir string, opt replayOptions) error {
+	times, runtimeName, results, asJSON := opt.times, opt.runtime, opt.results, opt.json
 	saved, err := loadRun(dir)
 	if err != nil {
 		return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)
 	}
-	cfg := saved.cfg
+	cfg, err := replayTarget(saved.cfg, opt.target, opt.reads)
+	if err != nil {
+		return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)
+	}
 	cfg.Name = replayName(cfg)
 	if results != "" {
 		cfg.ResultsRoot = results
@@ -184,8 +233,8 @@ func doReplay(ctx context.Context, env *appEnv, dir string, times int, runtimeNa
 	if len(saved.invalid) > 0 {
 		want = "invalid " + strings.Join(saved.invalid, ", ")
 	}
-	fmt.Fprintf(env.stderr, "faultline replay %s: seed %d, %d scheduled faults, runtime %s%s; saved verdict: %s\n",
-		dir, cfg.Seed, len(saved.sched.Events), rts.name, rts.note, want)
+	fmt.Fprintf(env.stderr, "faultline replay %s: target %s, seed %d, %d scheduled faults, runtime %s%s; saved verdict: %s\n",
+		dir, cfg.TargetLabel(), cfg.Seed, len(saved.sched.Events), rts.name, rts.note, want)
 
 	var out []replayResult
 	verdict := checker.Valid
@@ -239,7 +288,7 @@ func doReplay(ctx context.Context, env *appEnv, dir string, times int, runtimeNa
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(map[string]any{
-			"run": dir, "seed": cfg.Seed, "saved_invalid": saved.invalid, "times": len(out),
+			"run": dir, "target": cfg.TargetName(), "target_options": cfg.TargetOptions, "seed": cfg.Seed, "saved_invalid": saved.invalid, "times": len(out),
 			"reproduced": reproduced, "valid": verdict, "replays": out,
 		}); err != nil {
 			return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/nemesis"
 )
 
@@ -164,5 +166,52 @@ func TestExecutedPart(t *testing.T) {
 	}
 	if got := executedPart(sched, []nemesis.Executed{{Event: sched[0]}, {Event: sched[1]}, {Event: sched[2]}, {Event: sched[3]}}); len(got) != 4 {
 		t.Errorf("a complete run: got %d events, want all 4", len(got))
+	}
+}
+
+// A replay runs the saved run's target and read mode: --target and --etcd-reads may repeat them
+// (a target file by its path where it is now), anything else is refused.
+func TestReplayTarget(t *testing.T) {
+	etcdRun := harness.DefaultConfig()
+	etcdRun.Target, etcdRun.TargetOptions = "etcd", map[string]string{"reads": "serializable"}
+	fileRun := harness.DefaultConfig()
+	fileRun.Target = "examples/targets/faultline-node.yaml"
+	cases := []struct {
+		name          string
+		saved         harness.Config
+		target, reads string
+		wantTarget    string // the target the replay runs
+		wantErr       string
+	}{
+		{"etcd, no flags", etcdRun, "", "", "etcd", ""},
+		{"etcd repeated", etcdRun, "etcd", "serializable", "etcd", ""},
+		{"etcd as the reference store", etcdRun, "faultline", "", "", "--target faultline: the saved run tested etcd reads=serializable"},
+		{"etcd as a target file", etcdRun, "x/etcd2.yaml", "", "", "the saved run tested etcd reads=serializable"},
+		{"etcd, other read mode", etcdRun, "", "linearizable", "", "--etcd-reads linearizable: the saved run read serializable"},
+		{"reference store as etcd", harness.DefaultConfig(), "etcd", "", "", "--target etcd: the saved run tested faultline"},
+		{"reference store, read mode", harness.DefaultConfig(), "", "serializable", "", "--etcd-reads applies to etcd runs; the saved run tested faultline"},
+		{"reference store repeated", harness.DefaultConfig(), "faultline", "", "", ""},
+		{"target file where it is now", fileRun, "../elsewhere/faultline-node.yaml", "", "../elsewhere/faultline-node.yaml", ""},
+		{"another target file", fileRun, "other.yaml", "", "", "--target other.yaml: the saved run tested faultline-node"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := replayTarget(tc.saved, tc.target, tc.reads)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("got error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if got.Target != tc.wantTarget && !(tc.wantTarget == "" && got.Target == tc.saved.Target) {
+				t.Errorf("got target %q, want %q", got.Target, tc.wantTarget)
+			}
+			if !maps.Equal(got.TargetOptions, tc.saved.TargetOptions) {
+				t.Errorf("got options %v, want the saved %v", got.TargetOptions, tc.saved.TargetOptions)
+			}
+		})
 	}
 }

@@ -196,8 +196,12 @@ func shrinkNote(src string, cfg *harness.Config, res *checker.ShrinkResult) stri
 		if cfg.CRDT {
 			w += " (CRDT)"
 		}
-		fmt.Fprintf(&b, "Run: %s workload on %d nodes, %s N=%d W=%d R=%d (read repair %v, sloppy quorum %v), nemesis %s, seed %d, %s.\n\n",
-			w, cfg.Nodes, s.Consistency, s.N, s.W, s.R, s.ReadRepair, s.SloppyQuorum, nem, cfg.Seed, cfg.Time)
+		store := fmt.Sprintf("%s N=%d W=%d R=%d (read repair %v, sloppy quorum %v)", s.Consistency, s.N, s.W, s.R, s.ReadRepair, s.SloppyQuorum)
+		if cfg.TargetName() != harness.ReferenceTarget {
+			store = "target " + cfg.TargetLabel() // the reference store's settings do not apply
+		}
+		fmt.Fprintf(&b, "Run: %s workload on %d nodes, %s, nemesis %s, seed %d, %s.\n\n",
+			w, cfg.Nodes, store, nem, cfg.Seed, cfg.Time)
 	}
 	b.WriteString("Steps:\n\n")
 	for _, s := range res.Steps {

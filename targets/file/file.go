@@ -12,6 +12,7 @@
 //	peer_port: 0
 //	health: {path: /health}     # GET; healthy on 2xx
 //	protocol: faultline-http    # the client API of docs/API.md
+//	quorums: false              # true: the store takes ?w= and ?r=; the run's --w and --r are sent
 //	faults: [partition, kill, pause, loss]
 //
 // With neither binary nor image, the nodes run the faultline binary itself (its image on
@@ -54,8 +55,12 @@ type Spec struct {
 	Health   struct {
 		Path string `yaml:"path"` // GET path answering 2xx when the node serves clients
 	} `yaml:"health"`
-	Protocol string   `yaml:"protocol"`
-	Faults   []string `yaml:"faults"`
+	Protocol string `yaml:"protocol"`
+	// Quorums says the store takes the `w` and `r` query parameters of docs/API.md: the run's
+	// --w and --r are then sent on every request (final reads included). Without it none are
+	// sent and the store's own defaults apply.
+	Quorums bool     `yaml:"quorums"`
+	Faults  []string `yaml:"faults"`
 }
 
 // Load reads and checks a target file; a relative binary is taken relative to the file.
@@ -165,6 +170,9 @@ func (t *Target) Nodes(harness.Config) (harness.NodeSpec, error) {
 // Open makes an API client per node.
 func (t *Target) Open(_ context.Context, cfg harness.Config, _ harness.ClusterSpec, nodes []harness.Node) (harness.Cluster, error) {
 	c := &cluster{addrs: map[string]string{}, hc: client.NewHTTPClient(), health: t.spec.Health.Path, opTimeout: cfg.OpTimeout}
+	if t.spec.Quorums {
+		c.w, c.r = cfg.Store.W, cfg.Store.R
+	}
 	for _, n := range nodes {
 		c.addrs[n.ID] = n.Addr
 	}
@@ -176,6 +184,7 @@ type cluster struct {
 	hc        *http.Client
 	health    string
 	opTimeout time.Duration
+	w, r      int // quorums sent with every request (0: none)
 }
 
 // Healthy is a 2xx answer to GET health path.
@@ -202,9 +211,10 @@ func (c *cluster) Healthy(ctx context.Context, node string) error {
 	return nil
 }
 
-// Client speaks the client API to node, with the node's own quorums.
+// Client speaks the client API to node, with the run's quorums if the file says the store takes
+// them, else the node's own.
 func (c *cluster) Client(node string, _ bool) workloads.Client {
-	return storeclient.New(client.New(c.addrs[node], client.WithHTTPClient(c.hc), client.WithTimeout(c.opTimeout)), 0, 0)
+	return storeclient.New(client.New(c.addrs[node], client.WithHTTPClient(c.hc), client.WithTimeout(c.opTimeout)), c.w, c.r)
 }
 
 func (c *cluster) Close() error { return nil }
