@@ -71,6 +71,10 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"--target", "etcd", "--etcd-reads", "stale"}, `reads "stale": want linearizable or serializable`},
 		{[]string{"--etcd-reads", "serializable"}, "--etcd-reads applies to --target etcd, not faultline"},
 		{[]string{"--cas", "0.5"}, "the reference store has no compare-and-set"},
+		{[]string{"--target", "etcd", "--w", "1"}, "--w does not apply to --target etcd: this target takes no per-request quorums"},
+		{[]string{"--target", "etcd", "--consistency", "abd"}, "--consistency does not apply to --target etcd: it configures faultline's reference store"},
+		{[]string{"--target", "etcd", "--fsync", "never"}, "--fsync does not apply to --target etcd"},
+		{[]string{"--target", "../../examples/targets/faultline-node.yaml", "--sloppy-quorum"}, "--sloppy-quorum does not apply to --target faultline-node"},
 		{[]string{"--target", "nosuch"}, `--target "nosuch": want faultline, etcd or a target file`},
 		{[]string{"--target", "../../examples/targets/faultline-node.yaml", "--nemesis", "clock"}, "target faultline-node cannot take clock faults"},
 	}

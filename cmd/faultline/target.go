@@ -44,6 +44,39 @@ func targetFromFlags(c *cli.Context, cfg *harness.Config) error {
 	if c.IsSet("cas") {
 		cfg.CAS = c.Float64("cas")
 	}
+	return refuseStoreFlags(c, cfg)
+}
+
+// referenceStoreFlags configure the reference store's nodes; another target has its own
+// settings and would silently ignore them.
+var referenceStoreFlags = []string{"store", "conflict", "topology", "n", "consistency", "read-repair", "anti-entropy", "hinted-handoff", "sloppy-quorum", "fsync"}
+
+// refuseStoreFlags refuses a reference-store flag given for another target, which would ignore
+// it: a run must not claim settings it did not test. --w and --r pass for a target file whose
+// store takes the client API's quorum parameters (quorums: true).
+func refuseStoreFlags(c *cli.Context, cfg *harness.Config) error {
+	if cfg.Target == "" || cfg.Target == harness.ReferenceTarget {
+		return nil
+	}
+	flags := referenceStoreFlags
+	quorums := false
+	if isTargetFile(cfg.Target) {
+		if t, err := file.Load(cfg.Target); err == nil {
+			quorums = t.Spec().Quorums
+		}
+	}
+	if !quorums {
+		flags = append([]string{"w", "r"}, flags...)
+	}
+	for _, name := range flags {
+		if c.IsSet(name) {
+			why := "it configures faultline's reference store"
+			if name == "w" || name == "r" {
+				why = "this target takes no per-request quorums (a target file says quorums: true when its store takes ?w= and ?r=)"
+			}
+			return fmt.Errorf("--%s does not apply to --target %s: %s", name, cfg.TargetName(), why)
+		}
+	}
 	return nil
 }
 
