@@ -75,8 +75,8 @@ func DefaultConfig() Config {
 		HintedHandoff:  true,
 		SloppyQuorum:   false, // it breaks the quorum intersection abd relies on
 		Fsync:          "always",
-		Engine:         EnginePebble,     // one WAL fsync per group commit (bbolt: two, and page rewrites)
-		CommitLinger:   time.Millisecond, // only when the previous commit was shared
+		Engine:         EnginePebble,         // one WAL fsync per group commit (bbolt: two, and page rewrites)
+		CommitLinger:   5 * time.Millisecond, // only when the previous commit was shared (see BENCHMARKS.md: 1 ms shared too few writes per sync)
 		RequestTimeout: time.Second,
 		HintInterval:   250 * time.Millisecond,
 		VNodes:         64,
