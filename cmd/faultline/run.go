@@ -158,6 +158,9 @@ func runCommand(env *appEnv) *cli.Command {
 				return cli.Exit(fmt.Sprintf("faultline run: unexpected argument %q (flags only)", c.Args().First()), exitCannotRun)
 			}
 			cfg, err := configFromFlags(c)
+			if err == nil {
+				err = refuseStoreFlags(c, cfg)
+			}
 			if err != nil {
 				return cli.Exit("faultline run: "+err.Error(), exitCannotRun)
 			}

@@ -93,6 +93,9 @@ func parseRunArgs(args []string) (suiteTest, error) {
 				return fmt.Errorf("unexpected argument %q (flags only)", c.Args().First())
 			}
 			cfg, err := configFromFlags(c)
+			if err == nil {
+				err = refuseStoreFlags(c, cfg)
+			}
 			if err != nil {
 				return err
 			}

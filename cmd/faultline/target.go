@@ -44,7 +44,7 @@ func targetFromFlags(c *cli.Context, cfg *harness.Config) error {
 	if c.IsSet("cas") {
 		cfg.CAS = c.Float64("cas")
 	}
-	return refuseStoreFlags(c, cfg)
+	return nil
 }
 
 // referenceStoreFlags configure the reference store's nodes; another target has its own
@@ -52,9 +52,10 @@ func targetFromFlags(c *cli.Context, cfg *harness.Config) error {
 var referenceStoreFlags = []string{"store", "conflict", "topology", "n", "consistency", "read-repair", "anti-entropy", "hinted-handoff", "sloppy-quorum", "fsync"}
 
 // refuseStoreFlags refuses a reference-store flag given for another target, which would ignore
-// it: a run must not claim settings it did not test. --w and --r pass for a target file whose
+// it: a run must not claim settings it did not test. run and suite call it on the user's flags;
+// compare has its own rule (it sets those flags itself for its base config). --w and --r pass for a target file whose
 // store takes the client API's quorum parameters (quorums: true).
-func refuseStoreFlags(c *cli.Context, cfg *harness.Config) error {
+func refuseStoreFlags(c *cli.Context, cfg harness.Config) error {
 	if cfg.Target == "" || cfg.Target == harness.ReferenceTarget {
 		return nil
 	}
