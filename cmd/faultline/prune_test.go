@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/faultline/faultline/internal/scratch"
+	"github.com/faultline/faultline/internal/wait"
 )
 
 // pruneCLI runs `faultline prune args...` in this process and returns the exit code and stdout.
@@ -24,18 +26,6 @@ func pruneCLI(t *testing.T, args ...string) (int, string) {
 	code := runMain(env, append([]string{"faultline", "--log-level", "error", "prune"}, args...))
 	t.Logf("faultline prune %s -> %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out.String(), errOut.String())
 	return code, out.String()
-}
-
-// waitFor polls cond until it holds; past the deadline the test fails saying what it waited for.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestKilledRunCheckAndPrune kills `faultline run --runtime local --time 30s` with SIGKILL once
@@ -63,14 +53,15 @@ func TestKilledRunCheckAndPrune(t *testing.T) {
 
 	// Wait until the run records client ops, not for a fixed time.
 	var runDir string
-	waitFor(t, "a history with 50 ops", 60*time.Second, func() bool {
+	wait.For(t, 60*time.Second, "a history with 50 ops", func() (bool, string) {
 		m, _ := filepath.Glob(filepath.Join(results, "*", "*", "history.jsonl"))
 		if len(m) != 1 {
-			return false
+			return false, fmt.Sprintf("history files %v", m)
 		}
 		b, _ := os.ReadFile(m[0])
 		runDir = filepath.Dir(m[0])
-		return bytes.Count(b, []byte("\n")) >= 50
+		n := bytes.Count(b, []byte("\n"))
+		return n >= 50, fmt.Sprintf("%d lines", n)
 	})
 	dirs, _ := filepath.Glob(filepath.Join(tmp, scratch.Prefix+"*", scratch.MarkerFile))
 	if len(dirs) != 1 {
@@ -92,7 +83,10 @@ func TestKilledRunCheckAndPrune(t *testing.T) {
 	_ = cmd.Wait()
 	// the nodes die with their harness (Pdeathsig), a moment later: prune keeps a directory a
 	// live process names, so wait for them
-	waitFor(t, "the killed run's nodes to exit", 30*time.Second, func() bool { return len(processesUnder(scratchDir)) == 0 })
+	wait.For(t, 30*time.Second, "the killed run's nodes to exit", func() (bool, string) {
+		left := processesUnder(scratchDir)
+		return len(left) == 0, fmt.Sprintf("still running: %v", left)
+	})
 
 	code, out := checkCLI(t, runDir)
 	if code == exitCannotRun {
