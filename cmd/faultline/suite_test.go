@@ -9,17 +9,28 @@ import (
 	"testing"
 )
 
-// TestSuiteCI runs examples/ci.yaml (the calibration pairs) on the local runtime: every verdict
-// is the expected one and the JUnit XML parses.
-func TestSuiteCI(t *testing.T) {
-	if binary == "" {
-		t.Skip("builds and runs the binary")
-	}
+// junitDoc is what the suite tests read back from the JUnit XML.
+type junitDoc struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Suites   []struct {
+		Cases []struct {
+			Name string `xml:"name,attr"`
+			Time string `xml:"time,attr"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// runSuite runs `faultline suite examples/<file> --runtime rt` (flags after FILE, as the usage
+// line shows them), fails t unless every verdict was the expected one (exit 0), and returns the
+// JUnit XML it wrote, parsed.
+func runSuite(t *testing.T, file, rt string) junitDoc {
+	t.Helper()
 	dir := t.TempDir()
 	junit := filepath.Join(dir, "out", "junit.xml")
-	// flags after FILE, as the usage line shows them
-	out, errOut, code := runBinary(t, "--log-level", "warn", "suite", filepath.Join("..", "..", "examples", "ci.yaml"),
-		"--runtime", "local", "--results", filepath.Join(dir, "results"), "--junit", junit)
+	out, errOut, code := runBinary(t, "--log-level", "warn", "suite", filepath.Join("..", "..", "examples", file),
+		"--runtime", rt, "--results", filepath.Join(dir, "results"), "--junit", junit)
 	t.Logf("stdout:\n%s\nstderr:\n%s", out, errOut)
 	if code != exitValid {
 		t.Errorf("exit code: got %d, want %d (every verdict as expected)", code, exitValid)
@@ -28,20 +39,20 @@ func TestSuiteCI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Tests    int `xml:"tests,attr"`
-		Failures int `xml:"failures,attr"`
-		Errors   int `xml:"errors,attr"`
-		Suites   []struct {
-			Cases []struct {
-				Name string `xml:"name,attr"`
-				Time string `xml:"time,attr"`
-			} `xml:"testcase"`
-		} `xml:"testsuite"`
-	}
+	var doc junitDoc
 	if err := xml.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("JUnit XML: %v\n%s", err, b)
 	}
+	return doc
+}
+
+// TestSuiteCI runs examples/ci.yaml (the calibration pairs) on the local runtime: every verdict
+// is the expected one and the JUnit XML parses.
+func TestSuiteCI(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	doc := runSuite(t, "ci.yaml", "local")
 	if doc.Tests != 4 || doc.Failures != 0 || doc.Errors != 0 || len(doc.Suites) != 1 || len(doc.Suites[0].Cases) != 4 {
 		t.Errorf("JUnit totals: got %d tests, %d failures, %d errors, want 4, 0, 0", doc.Tests, doc.Failures, doc.Errors)
 	}

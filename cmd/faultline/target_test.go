@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,26 +25,7 @@ func TestSuiteEtcd(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dockertest.Require(t)
-	dir := t.TempDir()
-	junit := filepath.Join(dir, "junit.xml")
-	out, errOut, code := runBinary(t, "--log-level", "warn", "suite", filepath.Join("..", "..", "examples", "etcd.yaml"),
-		"--runtime", "docker", "--results", filepath.Join(dir, "results"), "--junit", junit)
-	t.Logf("stdout:\n%s\nstderr:\n%s", out, errOut)
-	if code != exitValid {
-		t.Errorf("exit code: got %d, want %d (every verdict as expected)", code, exitValid)
-	}
-	b, err := os.ReadFile(junit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Tests    int `xml:"tests,attr"`
-		Failures int `xml:"failures,attr"`
-		Errors   int `xml:"errors,attr"`
-	}
-	if err := xml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("JUnit XML: %v\n%s", err, b)
-	}
+	doc := runSuite(t, "etcd.yaml", "docker")
 	if doc.Tests != 2 || doc.Failures != 0 || doc.Errors != 0 {
 		t.Errorf("JUnit totals: got %d tests, %d failures, %d errors, want 2, 0, 0", doc.Tests, doc.Failures, doc.Errors)
 	}
