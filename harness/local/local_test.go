@@ -14,6 +14,7 @@ import (
 	"github.com/faultline/faultline/client"
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/harness/local"
+	"github.com/faultline/faultline/internal/secrettest"
 	"github.com/faultline/faultline/internal/testbin"
 	"github.com/faultline/faultline/internal/wait"
 )
@@ -71,7 +72,8 @@ func waitHealthy(t *testing.T, ctx context.Context, c *client.Client) {
 
 // TestFaults drives every fault of the local runtime against a real 3-node cluster and checks
 // the store sees it: a kill loses no acknowledged data, a pause freezes a node, a partition
-// stops a write from reaching all replicas, Heal undoes it, Teardown leaves no process.
+// stops a write from reaching all replicas, Heal undoes it, Teardown leaves no process. The
+// nodes share the spec's cluster secret and refuse internal requests without it.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs node processes")
@@ -99,10 +101,13 @@ func TestFaults(t *testing.T) {
 		waitHealthy(t, ctx, cs[n.ID])
 	}
 
-	// Kill and restart: acknowledged data survives.
+	// Kill and restart: acknowledged data survives. The w=3 put needs every node to accept the
+	// others' internal requests: the runtime handed them the spec's cluster secret, and a request
+	// without it (or with a wrong one) is refused.
 	if err := cs["n1"].Put(ctx, "a", "1", 3, ""); err != nil {
 		t.Fatalf("put a: %v", err)
 	}
+	secrettest.RequireSecret(ctx, t, cs["n2"].Addr(), "local-test-cluster-secret")
 	if err := rt.Kill(ctx, "n2"); err != nil {
 		t.Fatal(err)
 	}
