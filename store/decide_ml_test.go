@@ -79,17 +79,9 @@ func cmdMlApply(d *datadriven.TestData, a args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var cur, in Record
-	for _, l := range lines(d) {
-		r, err := parseRecord(l[1:])
-		if err != nil {
-			return "", err
-		}
-		if l[0] == "cur" {
-			cur = r
-		} else {
-			in = r
-		}
+	cur, in, err := curAndIn(d)
+	if err != nil {
+		return "", err
 	}
 	e := mlEntry{Origin: a.str("origin", "n2"), Seq: uint64(seq), Key: "k", Rec: in, Deps: deps}
 	if mlDuplicate(a.str("self", "n1"), e, uint64(appl)) {
@@ -122,17 +114,9 @@ func cmdMlLocal(d *datadriven.TestData, a args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var cur, in Record
-	for _, l := range lines(d) {
-		r, err := parseRecord(l[1:])
-		if err != nil {
-			return "", err
-		}
-		if l[0] == "cur" {
-			cur = r
-		} else {
-			in = r
-		}
+	cur, in, err := curAndIn(d)
+	if err != nil {
+		return "", err
 	}
 	merged, err := res.merge(cur, in)
 	if err != nil {
@@ -150,4 +134,21 @@ func cmdMlLocal(d *datadriven.TestData, a args) (string, error) {
 		fmt.Fprintln(&b, "conflict: none")
 	}
 	return b.String(), nil
+}
+
+// curAndIn reads a case's input lines: "cur RECORD" (what the node holds) and "in RECORD" (what
+// arrives).
+func curAndIn(d *datadriven.TestData) (cur, in Record, err error) {
+	for _, l := range lines(d) {
+		r, err := parseRecord(l[1:])
+		if err != nil {
+			return cur, in, err
+		}
+		if l[0] == "cur" {
+			cur = r
+		} else {
+			in = r
+		}
+	}
+	return cur, in, nil
 }
