@@ -26,6 +26,7 @@ type testCluster struct {
 	mod   func(*Config)
 	nodes map[string]*runningNode
 	hc    *client.Client
+	mode  *coreMode // the nodes' core (nil: the old replication modes)
 }
 
 type runningNode struct {
@@ -78,7 +79,7 @@ func (c *testCluster) config(id string) Config {
 
 func (c *testCluster) startOn(id string, ln net.Listener) {
 	c.t.Helper()
-	n, err := New(c.config(id), zerolog.New(zerolog.NewTestWriter(c.t)).Level(zerolog.WarnLevel))
+	n, err := newNode(c.config(id), zerolog.New(zerolog.NewTestWriter(c.t)).Level(zerolog.WarnLevel), c.mode)
 	if err != nil {
 		c.t.Fatalf("starting %s: %v", id, err)
 	}

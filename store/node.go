@@ -32,9 +32,14 @@ type Node struct {
 	clock  *Clock
 	stats  *Stats
 	faults *Faults
-	db     *storage
+	db     *storage // the old replication modes' storage (nil when the shell runs a core)
 	tr     *transport
-	repl   Replicator
+	repl   Replicator // the old replication modes (nil when the shell runs a core)
+	sh     *shell     // the event loop running the mode's core, its Env (nil for the old modes)
+
+	loopStop context.CancelFunc // ends sh's loop
+	loopDone chan struct{}      // closed when sh's loop has returned
+	release  sync.Once
 
 	stopOnce sync.Once
 	kill     chan struct{} // closed by Kill: stop abruptly
@@ -86,6 +91,19 @@ func (g *gate) closeAndWait() {
 
 // New opens the node's storage and builds it; Serve runs it.
 func New(cfg Config, log zerolog.Logger) (*Node, error) {
+	return newNode(cfg, log, nil)
+}
+
+// coreMode is a replication mode as a Core: how to build it on an Env, and the internal
+// requests it serves (each a new pointer, ready to decode into).
+type coreMode struct {
+	build    func(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, error)
+	requests []func() internalRequest
+}
+
+// newNode builds a node; with mode it runs mode's core in a shell (its loop starts at once, so
+// the handler answers before Serve), else the old Replicator of cfg.Mode.
+func newNode(cfg Config, log zerolog.Logger, mode *coreMode) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,24 +112,44 @@ func New(cfg Config, log zerolog.Logger) (*Node, error) {
 	for _, s := range statNames {
 		n.stats.counter(s)
 	}
-	db, err := openStorage(cfg.DataDir, cfg.Engine, cfg.Fsync, cfg.RegisterConsistency(), cfg.DataLayout(), cfg.CommitLinger, log)
-	if err != nil {
-		return nil, err
-	}
-	n.db = db
 	n.tr = newTransport(cfg, n.faults, n.stats)
-	var repl Replicator
-	if cfg.Mode == "multileader" {
-		repl, err = newMultileader(cfg, db, n.tr, n.clock, n.stats, log)
+	if mode != nil {
+		sh, err := newShell(cfg, n.clock, n.stats, n.tr, log, func(env Env) (Core, error) {
+			return mode.build(cfg, env, n.stats, log)
+		})
+		if err != nil {
+			return nil, err
+		}
+		n.sh = sh
+		ctx, cancel := context.WithCancel(context.Background())
+		n.loopStop, n.loopDone = cancel, make(chan struct{})
+		go func() {
+			defer close(n.loopDone)
+			sh.Run(ctx)
+		}()
 	} else {
-		repl, err = newLeaderless(cfg, db, n.tr, n.clock, n.stats, log)
+		db, err := openStorage(cfg.DataDir, cfg.Engine, cfg.Fsync, cfg.RegisterConsistency(), cfg.DataLayout(), cfg.CommitLinger, log)
+		if err != nil {
+			return nil, err
+		}
+		n.db = db
+		var repl Replicator
+		if cfg.Mode == "multileader" {
+			repl, err = newMultileader(cfg, db, n.tr, n.clock, n.stats, log)
+		} else {
+			repl, err = newLeaderless(cfg, db, n.tr, n.clock, n.stats, log)
+		}
+		if err != nil {
+			db.close()
+			return nil, err
+		}
+		n.repl = repl
 	}
-	if err != nil {
-		db.close()
-		return nil, err
+	var requests []func() internalRequest
+	if mode != nil {
+		requests = mode.requests
 	}
-	n.repl = repl
-	routes := n.routes()
+	routes := n.routes(requests)
 	n.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !n.gate.enter() {
 			writeError(w, http.StatusServiceUnavailable, client.OutcomeFailed, "node is stopping")
@@ -165,7 +203,9 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	bgDone := make(chan struct{})
 	go func() {
 		defer close(bgDone)
-		n.repl.Run(bgCtx)
+		if n.repl != nil {
+			n.repl.Run(bgCtx)
+		}
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -197,8 +237,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	n.gate.closeAndWait()
 	cancelBg()
 	<-bgDone
-	n.tr.close()
-	if cerr := n.db.close(); cerr != nil && err == nil {
+	if cerr := n.close(); cerr != nil && err == nil {
 		err = cerr
 	}
 	if errors.Is(err, http.ErrServerClosed) {
@@ -211,7 +250,25 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-func (n *Node) routes() http.Handler {
+// close stops the node's loop (after the work in flight drained) or background work, and closes
+// the transport and the storage. Serve calls it; so do tests of a node that never served.
+func (n *Node) close() error {
+	var err error
+	n.release.Do(func() {
+		if n.sh != nil {
+			n.loopStop()
+			<-n.loopDone
+			n.tr.close()
+			err = n.sh.close()
+			return
+		}
+		n.tr.close()
+		err = n.db.close()
+	})
+	return err
+}
+
+func (n *Node) routes(requests []func() internalRequest) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, client.HealthResponse{ID: n.cfg.ID, Status: "ok"})
@@ -224,7 +281,11 @@ func (n *Node) routes() http.Handler {
 	mux.HandleFunc("POST /set/{key}", n.handleWrite(KindSet))
 
 	internal := http.NewServeMux()
-	n.repl.Internal(internal)
+	if n.sh != nil {
+		n.sh.serveInternal(internal, requests)
+	} else {
+		n.repl.Internal(internal)
+	}
 	internal.HandleFunc("/", fallback(internal))
 	// The secret first: a request without it reaches neither the fault filter nor a handler.
 	mux.Handle("/internal/", n.requireSecret(n.filterInbound(n.withInternalRules(internal))))
@@ -495,7 +556,13 @@ func (n *Node) handleRead(kind string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		rec, err := n.repl.Read(withQuorums(r.Context(), q), key, kind, q.R)
+		var rec Record
+		var err error
+		if n.sh != nil {
+			rec, err = n.sh.Read(r.Context(), key, kind, q)
+		} else {
+			rec, err = n.repl.Read(withQuorums(r.Context(), q), key, kind, q.R)
+		}
 		if err != nil {
 			n.opError(w, err)
 			return
@@ -596,7 +663,13 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 			}
 			op.Elem = *req.Element
 		}
-		if err := n.repl.Write(ctx, key, op, q.W); err != nil {
+		var err error
+		if n.sh != nil {
+			err = n.sh.Write(r.Context(), key, op, q)
+		} else {
+			err = n.repl.Write(ctx, key, op, q.W)
+		}
+		if err != nil {
 			n.opError(w, err)
 			return
 		}
@@ -710,7 +783,7 @@ func (n *Node) putFaults(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) dump(w http.ResponseWriter, r *http.Request) {
 	d := client.Dump{Node: n.cfg.ID, Keys: map[string]client.DumpEntry{}}
-	err := n.db.forEach(func(key string, rec Record) error {
+	err := n.forEachRecord(func(key string, rec Record) error {
 		e := client.DumpEntry{Kind: rec.Kind, Version: rec.Version(n.cfg.RegisterConsistency())}
 		switch rec.Kind {
 		case KindRegister:
@@ -737,7 +810,7 @@ func (n *Node) dump(w http.ResponseWriter, r *http.Request) {
 
 // deadHints lists the hints this node set aside because their target refused them as invalid.
 func (n *Node) deadHints(w http.ResponseWriter, r *http.Request) {
-	dead, err := n.db.deadHints()
+	dead, err := n.deadHintList()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "", err.Error())
 		return
@@ -753,8 +826,13 @@ func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
 	for k, v := range n.stats.Snapshot() {
 		out[k] = v
 	}
-	out["storage_commits"] = n.db.commits.Load()
-	out["storage_commit_writes"] = n.db.committed.Load()
+	if n.sh != nil {
+		out["storage_commits"] = n.sh.db.commits.Load()
+		out["storage_commit_writes"] = n.sh.db.committed.Load()
+	} else {
+		out["storage_commits"] = n.db.commits.Load()
+		out["storage_commit_writes"] = n.db.committed.Load()
+	}
 	out["node"] = n.cfg.ID
 	out["mode"] = n.cfg.Mode
 	// How registers are versioned (under multi-leader: lww, or vclock for siblings), plus the
@@ -764,10 +842,50 @@ func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
 		out["conflict"], out["topology"] = n.cfg.Conflict, n.cfg.Topology
 	}
 	out["n"], out["w"], out["r"] = n.cfg.EffectiveN(), n.cfg.EffectiveW(), n.cfg.EffectiveR()
-	if x, ok := n.repl.(interface{ extraStats() map[string]any }); ok {
+	if n.sh != nil {
+		for k, v := range n.sh.CoreStats(r.Context()) {
+			out[k] = v
+		}
+	} else if x, ok := n.repl.(interface{ extraStats() map[string]any }); ok {
 		for k, v := range x.extraStats() {
 			out[k] = v
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// forEachRecord calls fn for every record in the node's storage, in key order (safe from any
+// goroutine).
+func (n *Node) forEachRecord(fn func(key string, r Record) error) error {
+	if n.sh == nil {
+		return n.db.forEach(fn)
+	}
+	var err error
+	serr := n.sh.db.Scan(string(bucketData), nil, func(k, v []byte) bool {
+		var r Record
+		if r, err = decodeRecord(v); err == nil {
+			err = fn(string(k), r)
+		}
+		return err == nil
+	})
+	return errors.Join(serr, err)
+}
+
+// deadHintList lists the hints the node set aside (safe from any goroutine).
+func (n *Node) deadHintList() ([]deadHint, error) {
+	if n.sh == nil {
+		return n.db.deadHints()
+	}
+	var out []deadHint
+	var err error
+	serr := n.sh.db.Scan(string(bucketDeadHints), nil, func(k, v []byte) bool {
+		var d deadHint
+		if err = json.Unmarshal(v, &d); err != nil {
+			err = fmt.Errorf("store: corrupt dead hint %q: %w", k, err)
+			return false
+		}
+		out = append(out, d)
+		return true
+	})
+	return out, errors.Join(serr, err)
 }

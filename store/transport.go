@@ -103,16 +103,21 @@ func (t *transport) filter(ctx context.Context, peer, dir string) error {
 
 // call POSTs in as JSON to peer's path and decodes the answer into out.
 func (t *transport) call(ctx context.Context, peer, path string, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return &replicaError{peer: peer, refused: true, err: err}
+	}
+	return t.callBody(ctx, peer, path, b, out)
+}
+
+// callBody POSTs the JSON body b to peer's path and decodes the answer into out (when not nil).
+func (t *transport) callBody(ctx context.Context, peer, path string, b []byte, out any) error {
 	addr, ok := t.peers[peer]
 	if !ok {
 		return &replicaError{peer: peer, refused: true, err: fmt.Errorf("unknown peer")}
 	}
 	if err := t.filter(ctx, peer, "out"); err != nil {
 		return &replicaError{peer: peer, err: err}
-	}
-	b, err := json.Marshal(in)
-	if err != nil {
-		return &replicaError{peer: peer, refused: true, err: err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(b))
 	if err != nil {
