@@ -13,6 +13,20 @@ import (
 func (mlApplyReq) route() string { return "/internal/ml/apply" }
 func (mlApplyReq) answer() any   { return &mlApplyResp{} }
 
+var _ Request = mlApplyReq{}
+
+// multileaderRequest returns a new zero value of the multi-leader request served at route (a
+// pointer, ready to decode a body into), or nil if route is not one of them.
+func multileaderRequest(route string) Request {
+	switch route {
+	case "/internal/ml/apply":
+		return &mlApplyReq{}
+	case "/internal/ping":
+		return &pingReq{}
+	}
+	return nil
+}
+
 // ---- delivery ----
 
 // kick starts a delivery round to p unless one is under way (a round looks at the queue again
@@ -113,6 +127,8 @@ func (c *mlCore) Handle(from string, req Request, reply func(answer any, err err
 		c.apply(from, r.Entries, reply)
 	case mlApplyReq:
 		c.apply(from, r.Entries, reply)
+	case *pingReq, pingReq:
+		reply(nil, nil)
 	default:
 		reply(nil, &OpError{Status: http.StatusNotFound, Msg: fmt.Sprintf("a multi-leader node does not serve %s", req.route())})
 	}
