@@ -309,7 +309,7 @@ func TestSimRefusedHintGoesDeadAndTheRoundGoesOn(t *testing.T) {
 		dead = append(dead, k[:len(k)-8])
 		return true
 	})
-	if !slices.Equal(dead, []string{k1 + "\x00n4"}) {
+	if !slices.Equal(dead, []string{k1 + "\x00n4\x00"}) {
 		t.Errorf("dead hints on %s: got %q, want the one for %s", fb, dead, k1)
 	}
 	if hs, _ := SimHints(c.w.Node(fb)); len(hs) != 0 {
