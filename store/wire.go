@@ -51,3 +51,9 @@ var (
 	_ Request = syncReq{}
 	_ Request = pingReq{}
 )
+
+// internalRequest returns a new zero value (a pointer) of the internal request served at
+// route, or nil: what a shell or the simulator decodes a peer's request into.
+func internalRequest(route string) Request {
+	return leaderlessRequest(route)
+}
