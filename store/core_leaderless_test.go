@@ -2,8 +2,10 @@ package store
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,11 @@ func newSimCluster(t *testing.T, seed uint64, cfg Config) *simCluster {
 	t.Helper()
 	scfg := sim.DefaultConfig()
 	scfg.Seed = seed
+	return newSimClusterOn(t, scfg, cfg)
+}
+
+func newSimClusterOn(t *testing.T, scfg sim.Config, cfg Config) *simCluster {
+	t.Helper()
 	w, err := sim.New(scfg)
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +100,13 @@ func (c *simCluster) do(node, kind string, body func(id uint64) any) SimReply {
 	}
 	c.t.Fatalf("%s to %s: no reply within 10s of virtual time", kind, node)
 	return SimReply{}
+}
+
+// send sends a client request without waiting; the reply lands in c.cl.replies[id].
+func (c *simCluster) send(node, kind string, body func(id uint64) any) uint64 {
+	c.cl.next++
+	c.cl.env.Send(node, kind, body(c.cl.next))
+	return c.cl.next
 }
 
 func (c *simCluster) put(node, key, value string, q Quorums) SimReply {
@@ -473,5 +487,118 @@ func TestSimSameSeedSameTrace(t *testing.T) {
 	}
 	if run(8) == a {
 		t.Error("seeds 7 and 8 gave the same trace")
+	}
+}
+
+// TestSimReadWaitsForPersist: a read of a key whose write is not yet durable (a slow sync)
+// answers only once it is, so a crash cannot take back what a client saw.
+func TestSimReadWaitsForPersist(t *testing.T) {
+	scfg := sim.DefaultConfig()
+	scfg.Disk.SyncLatency = 200 * time.Millisecond
+	cfg := llTestConfig(3)
+	cfg.W, cfg.R = 1, 1
+	c := newSimClusterOn(t, scfg, cfg)
+	// A first write reserves n1's block of sequence numbers (itself a synced write).
+	mustOK(t, "warm-up put", c.put("n1", "y", "v0", Quorums{}))
+	wid := c.send("n1", SimKindWrite, func(id uint64) any {
+		return SimWrite{ID: id, Key: "x", Op: WriteOp{Kind: KindRegister, Value: "v1"}}
+	})
+	c.run(10 * time.Millisecond)
+	rid := c.send("n1", SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: "x", Kind: KindRegister} })
+	c.run(100 * time.Millisecond)
+	if r, ok := c.cl.replies[rid]; ok {
+		t.Fatalf("read answered %q (%+v) at %s, before any replica's write of x was durable", value(r), r.Err, c.w.Now())
+	}
+	if _, ok := c.cl.replies[wid]; ok {
+		t.Fatal("write acknowledged before it was durable anywhere")
+	}
+	c.run(300 * time.Millisecond)
+	mustOK(t, "write", c.cl.replies[wid])
+	if r := c.cl.replies[rid]; value(r) != "v1" {
+		t.Fatalf("read after the sync: got %+v, want v1", r)
+	}
+}
+
+func TestSimLWWDiscardExplained(t *testing.T) {
+	cfg := llTestConfig(3)
+	c := newSimCluster(t, 9, cfg)
+	if err := c.w.SetClock("n1", -10*time.Second, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, "put v1 at n2", c.put("n2", "x", "v1", Quorums{W: 3}))
+	mustOK(t, "put v2 at n1 (clock 10s behind)", c.put("n1", "x", "v2", Quorums{W: 3}))
+	r := c.get("n3", "x", Quorums{R: 3})
+	if got := value(r); got != "v1" {
+		t.Fatalf("read: got %q, want v1 (v2's timestamp is older)", got)
+	}
+	var ev *Event
+	for i := range c.events {
+		if c.events[i].Kind == "lww_discard" {
+			ev = &c.events[i]
+			break
+		}
+	}
+	if ev == nil {
+		t.Fatal("no lww_discard event")
+	}
+	if ev.Key != "x" || ev.Peer != "n1" || !strings.Contains(ev.Why, "made by n1") || !strings.Contains(ev.Why, "made by n2") || !strings.Contains(ev.Why, "by 9.99") {
+		t.Errorf("lww_discard: got %+v, want key x, the loser n1, both versions and their 10s gap", *ev)
+	}
+	if ev.Time == 0 || ev.Node == "" {
+		t.Errorf("lww_discard: Node %q Time %s not filled in", ev.Node, ev.Time)
+	}
+}
+
+func TestSimVClockSiblingsAndForwarding(t *testing.T) {
+	cfg := llTestConfig(4)
+	cfg.Consistency = VClock
+	key := keyWith(t, cfg, func(_ string, w []string) bool { return w[3] == "n4" })
+	pref := NewRing(cfg.NodeIDs(), cfg.VNodes).PrefList(key, 3)
+	c := newSimCluster(t, 10, cfg)
+	mustOK(t, "put a", c.put(pref[0], key, "a", Quorums{W: 1}))
+	mustOK(t, "put b, no context", c.put(pref[1], key, "b", Quorums{W: 1}))
+	c.run(time.Second)
+	r := c.get(pref[2], key, Quorums{R: 3})
+	mustOK(t, "get", r)
+	if got := r.Record.Values(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("concurrent writes: got %v, want siblings [a b]", got)
+	}
+	if c.eventCount("siblings") == 0 {
+		t.Error("no siblings event")
+	}
+	// A write with the read's context, through n4 (not a replica): forwarded, supersedes both.
+	mustOK(t, "put c via n4", c.do("n4", SimKindWrite, func(id uint64) any {
+		return SimWrite{ID: id, Key: key, Op: WriteOp{Kind: KindRegister, Value: "c", Causal: r.Record.Context()}, Q: Quorums{W: 2}}
+	}))
+	if got := c.stat("n4", "vclock_forward"); got != 1 {
+		t.Errorf("vclock_forward on n4: got %d, want 1", got)
+	}
+	if got := c.get(pref[0], key, Quorums{R: 3}).Record.Values(); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("after the write with the context: got %v, want [c]", got)
+	}
+}
+
+func TestSimCounter(t *testing.T) {
+	cfg := llTestConfig(3)
+	c := newSimCluster(t, 11, cfg)
+	incr := func(node string, d int64) SimReply {
+		return c.do(node, SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Key: "cnt", Op: WriteOp{Kind: KindCounter, Delta: d}}
+		})
+	}
+	for i, node := range []string{"n1", "n2", "n3", "n1"} {
+		mustOK(t, "incr "+strconv.Itoa(i), incr(node, 5))
+	}
+	mustOK(t, "decr", incr("n2", -3))
+	r := c.do("n3", SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: "cnt", Kind: KindCounter, Q: Quorums{R: 3}} })
+	mustOK(t, "read", r)
+	if v, err := r.Record.CounterValue(); err != nil || v != 17 {
+		t.Fatalf("counter: got %d (%v), want 17", v, err)
+	}
+	if r := incr("n1", math.MaxInt64); r.Err == nil || r.Err.Status != 400 {
+		t.Fatalf("an increment past int64: got %+v, want a 400", r.Err)
+	}
+	if r := c.get("n1", "cnt", Quorums{}); r.Err == nil || r.Err.Status != 409 {
+		t.Fatalf("a counter read as a register: got %+v, want a 409", r.Err)
 	}
 }
