@@ -7,13 +7,6 @@ import (
 	"github.com/faultline/faultline/client"
 )
 
-// replicasOf is the key's replica set under leaderless replication: its preference list of N
-// on this node's ring, in ring order.
-func (l *Leaderless) replicasOf(key string) []string { return l.ring.PrefList(key, l.n) }
-
-// replicasOf is the key's replica set under multi-leader replication: every node.
-func (m *Multileader) replicasOf(string) []string { return m.cfg.NodeIDs() }
-
 // replicas answers POST /admin/replicas {"keys":[...]} with {"k1":["n1","n3","n4"],...}: the
 // nodes that must hold each key once the cluster has converged (the placement is computed, no
 // replica is asked). The harness uses it to tell a replica that lacks a key from a node that is
@@ -28,10 +21,10 @@ func (n *Node) replicas(w http.ResponseWriter, r *http.Request) {
 		n.bad(w, http.StatusBadRequest, "keys is missing")
 		return
 	}
-	p, ok := n.repl.(interface{ replicasOf(key string) []string })
-	if !ok {
-		writeError(w, http.StatusInternalServerError, "", fmt.Sprintf("mode %s has no replica placement", n.cfg.Mode))
-		return
+	replicasOf := func(string) []string { return n.cfg.NodeIDs() } // multi-leader: every node
+	if n.cfg.Mode != "multileader" {
+		ring, N := NewRing(n.cfg.NodeIDs(), n.cfg.VNodes), n.cfg.EffectiveN()
+		replicasOf = func(key string) []string { return ring.PrefList(key, N) }
 	}
 	out := make(map[string][]string, len(req.Keys))
 	for _, key := range req.Keys {
@@ -39,7 +32,7 @@ func (n *Node) replicas(w http.ResponseWriter, r *http.Request) {
 			n.bad(w, http.StatusBadRequest, fmt.Sprintf("key %q: %v", key, err))
 			return
 		}
-		out[key] = p.replicasOf(key)
+		out[key] = replicasOf(key)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

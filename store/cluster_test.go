@@ -79,7 +79,12 @@ func (c *testCluster) config(id string) Config {
 
 func (c *testCluster) startOn(id string, ln net.Listener) {
 	c.t.Helper()
-	n, err := newNode(c.config(id), zerolog.New(zerolog.NewTestWriter(c.t)).Level(zerolog.WarnLevel), c.mode)
+	cfg := c.config(id)
+	mode := c.mode
+	if mode == nil {
+		mode = coreModeOf(cfg)
+	}
+	n, err := newNode(cfg, zerolog.New(zerolog.NewTestWriter(c.t)).Level(zerolog.WarnLevel), mode)
 	if err != nil {
 		c.t.Fatalf("starting %s: %v", id, err)
 	}

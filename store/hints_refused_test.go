@@ -77,15 +77,20 @@ func TestRefusedHintDoesNotStopHandoff(t *testing.T) {
 				defer srv.Close()
 			}
 			in := newInputNode(t, 3, func(c *Config) { c.Peers["n2"] = addr })
-			l := in.node.repl.(*Leaderless)
 			for i := 0; i < hints; i++ {
 				key := fmt.Sprintf("h%02d", i)
 				rec := Record{Kind: KindRegister, Sibs: []Sibling{{Value: "v", TS: 1, Node: "n1", Seq: uint64(i + 1)}}}
-				if err := in.node.db.storeHint(key, "n2", rec); err != nil {
-					t.Fatal(err)
-				}
+				onCore(t, in.node, func(c *llCore, done func()) {
+					c.storeHint(key, "n2", rec, func(err error) {
+						if err != nil {
+							t.Error(err)
+						}
+						done()
+					})
+				})
 			}
-			l.deliverHints(context.Background())
+			deliver := func() { onCore(t, in.node, func(c *llCore, done func()) { c.deliverHints(done) }) }
+			deliver()
 
 			got := fake.delivered()
 			if len(got) != tt.delivered {
@@ -105,7 +110,7 @@ func TestRefusedHintDoesNotStopHandoff(t *testing.T) {
 			if got := in.node.stats.Get("hint_refused"); got != tt.refusedStat {
 				t.Errorf("stat hint_refused %d, want %d", got, tt.refusedStat)
 			}
-			dead, err := in.node.db.deadHints()
+			dead, err := in.node.deadHintList()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,11 +128,11 @@ func TestRefusedHintDoesNotStopHandoff(t *testing.T) {
 				}
 			}
 			// A second round delivers nothing twice and sets nothing more aside.
-			l.deliverHints(context.Background())
+			deliver()
 			if n := len(fake.delivered()); n != tt.delivered {
 				t.Errorf("after a second round: %d delivered, want %d", n, tt.delivered)
 			}
-			if dead, _ := in.node.db.deadHints(); len(dead) != tt.setAside {
+			if dead, _ := in.node.deadHintList(); len(dead) != tt.setAside {
 				t.Errorf("after a second round: %d set aside, want %d", len(dead), tt.setAside)
 			}
 		})
@@ -159,8 +164,7 @@ func TestRefusedHintEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "n1 holds no pending hint", func() bool {
-		h, err := c.node("n1").db.hints()
-		return err == nil && len(h) == 0
+		return len(storedHints(t, c.node("n1"))) == 0
 	})
 	d := c.dump("n2")
 	for i := 0; i < 50; i++ {
@@ -173,7 +177,7 @@ func TestRefusedHintEndToEnd(t *testing.T) {
 			t.Errorf("n2 holds %s as %+v (present %v), want a %s", key, e, ok, want)
 		}
 	}
-	dead, err := c.node("n1").db.deadHints()
+	dead, err := c.node("n1").deadHintList()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func TestFailedWritesWereNotApplied(t *testing.T) {
 			c.stop("n1")
 			c.start("n1")
 			d := c.dump("n1")
-			hints, err := c.node("n1").db.hints()
+			hints, err := storedHints(t, c.node("n1")), error(nil)
 			if err != nil {
 				t.Fatal(err)
 			}

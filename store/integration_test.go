@@ -261,7 +261,7 @@ func TestHintDeliveredAfterRestart(t *testing.T) {
 	if got := c.stat(fallback, "hint_delivered"); got != 1 {
 		t.Errorf("fallback %s hint_delivered %d, want 1", fallback, got)
 	}
-	hints, err := c.node(fallback).db.hints()
+	hints, err := storedHints(t, c.node(fallback)), error(nil)
 	if err != nil || len(hints) != 0 {
 		t.Errorf("fallback %s still holds hints %v (%v) after delivery", fallback, hints, err)
 	}
@@ -465,7 +465,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.db.close() })
+	t.Cleanup(func() { n.close() })
 	do := func(method, path, body, token string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		if token != "" {

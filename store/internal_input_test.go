@@ -35,7 +35,7 @@ func newInputNode(t *testing.T, size int, mod func(*Config)) *inputNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.db.close() })
+	t.Cleanup(func() { n.close() })
 	return &inputNode{t: t, node: n, ring: NewRing(cfg.NodeIDs(), cfg.VNodes), n: cfg.EffectiveN()}
 }
 
@@ -67,7 +67,7 @@ func (in *inputNode) dump() string {
 
 func (in *inputNode) hints() int {
 	in.t.Helper()
-	h, err := in.node.db.hints()
+	h, err := storedHints(in.t, in.node), error(nil)
 	if err != nil {
 		in.t.Fatal(err)
 	}

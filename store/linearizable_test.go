@@ -255,9 +255,14 @@ func TestSloppyQuorumBreaksABD(t *testing.T) {
 			// its query phase); then it tries again. Its answer can come back before the timed
 			// out calls mark them suspect, so wait for that rather than retry on luck.
 			err := writer.Put(ctx, key, "new", 2, "")
-			wl := c.node(walk[3]).repl.(*Leaderless)
 			wait.For(t, settle, fmt.Sprintf("writer %s to suspect %v", walk[3], sideA), func() (bool, string) {
-				return wl.isSuspect(sideA[0]) && wl.isSuspect(sideA[1]), fmt.Sprintf("suspects %v", wl.suspects())
+				var both bool
+				var list []string
+				onCore(t, c.node(walk[3]), func(l *llCore, done func()) {
+					both, list = l.isSuspect(sideA[0]) && l.isSuspect(sideA[1]), l.suspect.list()
+					done()
+				})
+				return both, fmt.Sprintf("suspects %v", list)
 			})
 			if err != nil {
 				err = writer.Put(ctx, key, "new", 2, "")

@@ -13,7 +13,39 @@ import (
 
 // e2eOf is node id's end-to-end lag window for origin (zero if none).
 func (c *testCluster) e2eOf(id, origin string) mlE2E {
-	return c.node(id).repl.(*Multileader).e2eWindows()[origin]
+	return e2eWindows(c.t, c.node(id))[origin]
+}
+
+// e2eWindows copies n's end-to-end lag windows per origin (read on its loop).
+func e2eWindows(t testing.TB, n *Node) map[string]mlE2E {
+	t.Helper()
+	out := map[string]mlE2E{}
+	onCore(t, n, func(c *mlCore, done func()) {
+		for origin, w := range c.e2e {
+			cp := *w
+			cp.lags.buf = append([]time.Duration(nil), w.lags.buf...)
+			out[origin] = cp
+		}
+		done()
+	})
+	return out
+}
+
+// mlApply applies entries from peer on n's core, as an ml/apply request would.
+func mlApply(t testing.TB, n *Node, from string, entries []mlEntry) (mlApplyResp, error) {
+	t.Helper()
+	var resp mlApplyResp
+	var err error
+	onCore(t, n, func(c *mlCore, done func()) {
+		c.apply(from, entries, func(ans any, e error) {
+			if r, ok := ans.(*mlApplyResp); ok {
+				resp = *r
+			}
+			err = e
+			done()
+		})
+	})
+	return resp, err
 }
 
 // TestMultileaderE2ELagTwoHops writes once on a leader whose write reaches the far leader through
@@ -57,7 +89,7 @@ func TestMultileaderE2ELagTwoHops(t *testing.T) {
 					tt.origin, tt.mid, mid.samples, len(mid.lags.buf), tt.far, far.samples, len(far.lags.buf))
 			}
 			for _, id := range c.ids {
-				for origin, w := range c.node(id).repl.(*Multileader).e2eWindows() {
+				for origin, w := range e2eWindows(t, c.node(id)) {
 					if origin != tt.origin && w.samples != 0 {
 						t.Errorf("%s has %d end-to-end samples from %s, which wrote nothing", id, w.samples, origin)
 					}
@@ -82,7 +114,7 @@ func TestMultileaderE2ELagTwoHops(t *testing.T) {
 				t.Errorf("%s ml_e2e[%s]: got %v, want 1 sample with p50 = p99 = %v", tt.far, tt.origin, o, worst)
 			}
 			// The origin's one-hop lag (queue to the middle leader's ack) misses the second hop.
-			oneHop := c.node(tt.origin).repl.(*Multileader).extraStats()["ml_lag_p99_ms"].(float64)
+			oneHop := coreStats(t, c.node(tt.origin))["ml_lag_p99_ms"].(float64)
 			t.Logf("%s: one-hop lag p99 %.1f ms; end to end on %s %.1f ms, on %s %.1f ms",
 				tt.origin, oneHop, tt.mid, mlMS(mid.last), tt.far, worst)
 		})
@@ -110,37 +142,37 @@ func TestMultileaderE2ELagEntries(t *testing.T) {
 	}
 
 	c := newCluster(t, 2, multileader(ConflictLWW, TopologyAll))
-	l := c.node("n2").repl.(*Multileader)
+	n2 := c.node("n2")
 	// Sequence numbers far above what n1 writes itself (it writes nothing here).
 	rec := Record{Kind: KindRegister, Sibs: []Sibling{{Value: "a", TS: 1, Node: "n1", Seq: 100}}}
 	unknown := mlEntry{Origin: "n1", Seq: 100, Key: "k", Rec: rec}
-	if resp, err := l.apply("n1", []mlEntry{unknown}); err != nil || resp.Applied != 1 {
+	if resp, err := mlApply(t, n2, "n1", []mlEntry{unknown}); err != nil || resp.Applied != 1 {
 		t.Fatalf("applying an entry without an origin time: %+v %v, want applied", resp, err)
 	}
-	if w := l.e2eWindows()["n1"]; w.samples != 0 {
+	if w := e2eWindows(t, n2)["n1"]; w.samples != 0 {
 		t.Errorf("samples after an entry without an origin time: got %d, want 0", w.samples)
 	}
-	at := l.now().Add(-time.Second).UnixNano()
+	at := n2.clock.Now().Add(-time.Second).UnixNano()
 	rec2 := Record{Kind: KindRegister, Sibs: []Sibling{{Value: "b", TS: 2, Node: "n1", Seq: 101}}}
 	rec3 := Record{Kind: KindRegister, Sibs: []Sibling{{Value: "c", TS: 3, Node: "n1", Seq: 102}}}
 	batch := []mlEntry{
 		{Origin: "n1", Seq: 101, Key: "k", Rec: rec2, At: at},
 		{Origin: "n1", Seq: 102, Key: "k", Rec: rec3, At: at},
 	}
-	if resp, err := l.apply("n1", batch); err != nil || resp.Applied != 2 {
+	if resp, err := mlApply(t, n2, "n1", batch); err != nil || resp.Applied != 2 {
 		t.Fatalf("applying two entries with an origin time: %+v %v", resp, err)
 	}
-	if resp, err := l.apply("n1", batch); err != nil || resp.Duplicates != 2 {
+	if resp, err := mlApply(t, n2, "n1", batch); err != nil || resp.Duplicates != 2 {
 		t.Fatalf("re-applying them: %+v %v, want 2 duplicates", resp, err)
 	}
-	w := l.e2eWindows()["n1"]
+	w := e2eWindows(t, n2)["n1"]
 	if w.samples != 2 || len(w.lags.buf) != 2 {
 		t.Fatalf("samples: got %d (window %d), want 2 (duplicates add none)", w.samples, len(w.lags.buf))
 	}
 	if w.last < time.Second {
 		t.Errorf("last end-to-end lag %s, want >= 1s (the origin time was 1s ago)", w.last)
 	}
-	if _, ok := l.e2eWindows()["n2"]; ok {
+	if _, ok := e2eWindows(t, n2)["n2"]; ok {
 		t.Errorf("n2 keeps end-to-end lags for its own writes")
 	}
 }

@@ -70,7 +70,7 @@ func (c *testCluster) mlDrained() (bool, string) {
 		if !ok {
 			continue
 		}
-		if q := rn.node.repl.(*Multileader).extraStats()["ml_queue_total"].(int64); q != 0 {
+		if q := coreStats(c.t, rn.node)["ml_queue_total"].(int64); q != 0 {
 			return false, fmt.Sprintf("%s has %d queued", id, q)
 		}
 	}
@@ -225,7 +225,7 @@ func TestMultileaderConflicts(t *testing.T) {
 		}
 		found := false
 		for _, id := range c.ids {
-			for _, cf := range c.node(id).repl.(*Multileader).recentConflicts() {
+			for _, cf := range coreStats(t, c.node(id))["ml_recent_conflicts"].([]MLConflict) {
 				if cf.Key == "k" && slices.Contains(cf.Lost, lost) && slices.Equal(cf.Kept, v.Values) {
 					found = true
 				}
@@ -307,12 +307,6 @@ func (c *testCluster) sumML(name string) int64 {
 	return n
 }
 
-func (l *Multileader) recentConflicts() []MLConflict {
-	l.confMu.Lock()
-	defer l.confMu.Unlock()
-	return append([]MLConflict{}, l.recent...)
-}
-
 // TestMultileaderTopologies writes on every leader and checks that every write reaches every
 // node exactly once: applied counts are exact and forwarding stops (no loops).
 func TestMultileaderTopologies(t *testing.T) {
@@ -366,7 +360,7 @@ func TestMultileaderQueueSurvivesKill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := c.node("n1").repl.(*Multileader).extraStats()["ml_queue_total"].(int64)
+	q := coreStats(t, c.node("n1"))["ml_queue_total"].(int64)
 	if q == 0 {
 		t.Fatalf("queued on n1 before the kill: got 0, want > 0")
 	}
@@ -374,7 +368,7 @@ func TestMultileaderQueueSurvivesKill(t *testing.T) {
 	c.start("n1")
 	// The restarted node has no fault filter: cut it off again until the others heal too.
 	c.split([]string{"n1"}, []string{"n2", "n3"})
-	if got := c.node("n1").repl.(*Multileader).extraStats()["ml_queue_total"].(int64); got != q {
+	if got := coreStats(t, c.node("n1"))["ml_queue_total"].(int64); got != q {
 		t.Errorf("queue after restart: got %d, want %d", got, q)
 	}
 	healed := time.Now()

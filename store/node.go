@@ -32,10 +32,8 @@ type Node struct {
 	clock  *Clock
 	stats  *Stats
 	faults *Faults
-	db     *storage // the old replication modes' storage (nil when the shell runs a core)
 	tr     *transport
-	repl   Replicator // the old replication modes (nil when the shell runs a core)
-	sh     *shell     // the event loop running the mode's core, its Env (nil for the old modes)
+	sh     *shell // the event loop running the mode's core, its Env
 
 	loopStop context.CancelFunc // ends sh's loop
 	loopDone chan struct{}      // closed when sh's loop has returned
@@ -91,18 +89,29 @@ func (g *gate) closeAndWait() {
 
 // New opens the node's storage and builds it; Serve runs it.
 func New(cfg Config, log zerolog.Logger) (*Node, error) {
-	return newNode(cfg, log, nil)
+	return newNode(cfg, log, coreModeOf(cfg))
 }
 
 // coreMode is a replication mode as a Core: how to build it on an Env, and the internal
-// requests it serves (each a new pointer, ready to decode into).
+// requests it serves: their routes, and a new request (a pointer, ready to decode into) per
+// route.
 type coreMode struct {
-	build    func(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, error)
-	requests []func() internalRequest
+	build   func(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, error)
+	routes  []string
+	request func(route string) Request
 }
 
-// newNode builds a node; with mode it runs mode's core in a shell (its loop starts at once, so
-// the handler answers before Serve), else the old Replicator of cfg.Mode.
+// coreModeOf is cfg.Mode's core.
+func coreModeOf(cfg Config) *coreMode {
+	if cfg.Mode == "multileader" {
+		return &coreMode{build: newCore, routes: []string{"/internal/ml/apply", "/internal/ping"}, request: multileaderRequest}
+	}
+	return &coreMode{build: newCore, request: leaderlessRequest, routes: []string{
+		"/internal/read", "/internal/write", "/internal/coordinate", "/internal/ae/tree", "/internal/ae/sync", "/internal/ping"}}
+}
+
+// newNode builds a node running mode's core in a shell. The loop starts at once (the handler
+// answers before Serve); Serve's end, or close, stops it.
 func newNode(cfg Config, log zerolog.Logger, mode *coreMode) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -113,43 +122,20 @@ func newNode(cfg Config, log zerolog.Logger, mode *coreMode) (*Node, error) {
 		n.stats.counter(s)
 	}
 	n.tr = newTransport(cfg, n.faults, n.stats)
-	if mode != nil {
-		sh, err := newShell(cfg, n.clock, n.stats, n.tr, log, func(env Env) (Core, error) {
-			return mode.build(cfg, env, n.stats, log)
-		})
-		if err != nil {
-			return nil, err
-		}
-		n.sh = sh
-		ctx, cancel := context.WithCancel(context.Background())
-		n.loopStop, n.loopDone = cancel, make(chan struct{})
-		go func() {
-			defer close(n.loopDone)
-			sh.Run(ctx)
-		}()
-	} else {
-		db, err := openStorage(cfg.DataDir, cfg.Engine, cfg.Fsync, cfg.RegisterConsistency(), cfg.DataLayout(), cfg.CommitLinger, log)
-		if err != nil {
-			return nil, err
-		}
-		n.db = db
-		var repl Replicator
-		if cfg.Mode == "multileader" {
-			repl, err = newMultileader(cfg, db, n.tr, n.clock, n.stats, log)
-		} else {
-			repl, err = newLeaderless(cfg, db, n.tr, n.clock, n.stats, log)
-		}
-		if err != nil {
-			db.close()
-			return nil, err
-		}
-		n.repl = repl
+	sh, err := newShell(cfg, n.clock, n.stats, n.tr, log, func(env Env) (Core, error) {
+		return mode.build(cfg, env, n.stats, log)
+	})
+	if err != nil {
+		return nil, err
 	}
-	var requests []func() internalRequest
-	if mode != nil {
-		requests = mode.requests
-	}
-	routes := n.routes(requests)
+	n.sh = sh
+	ctx, cancel := context.WithCancel(context.Background())
+	n.loopStop, n.loopDone = cancel, make(chan struct{})
+	go func() {
+		defer close(n.loopDone)
+		sh.Run(ctx)
+	}()
+	routes := n.routes(mode)
 	n.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !n.gate.enter() {
 			writeError(w, http.StatusServiceUnavailable, client.OutcomeFailed, "node is stopping")
@@ -199,14 +185,6 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          nil,
 	}
-	bgCtx, cancelBg := context.WithCancel(context.Background())
-	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		if n.repl != nil {
-			n.repl.Run(bgCtx)
-		}
-	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	n.log.Info().Str("listen", ln.Addr().String()).Str("mode", n.cfg.Mode).Str("consistency", n.cfg.RegisterConsistency()).
@@ -235,8 +213,6 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 		err = e
 	}
 	n.gate.closeAndWait()
-	cancelBg()
-	<-bgDone
 	if cerr := n.close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -255,20 +231,15 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 func (n *Node) close() error {
 	var err error
 	n.release.Do(func() {
-		if n.sh != nil {
-			n.loopStop()
-			<-n.loopDone
-			n.tr.close()
-			err = n.sh.close()
-			return
-		}
+		n.loopStop()
+		<-n.loopDone
 		n.tr.close()
-		err = n.db.close()
+		err = n.sh.close()
 	})
 	return err
 }
 
-func (n *Node) routes(requests []func() internalRequest) http.Handler {
+func (n *Node) routes(mode *coreMode) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, client.HealthResponse{ID: n.cfg.ID, Status: "ok"})
@@ -281,11 +252,7 @@ func (n *Node) routes(requests []func() internalRequest) http.Handler {
 	mux.HandleFunc("POST /set/{key}", n.handleWrite(KindSet))
 
 	internal := http.NewServeMux()
-	if n.sh != nil {
-		n.sh.serveInternal(internal, requests)
-	} else {
-		n.repl.Internal(internal)
-	}
+	n.sh.serveInternal(internal, mode.routes, mode.request)
 	internal.HandleFunc("/", fallback(internal))
 	// The secret first: a request without it reaches neither the fault filter nor a handler.
 	mux.Handle("/internal/", n.requireSecret(n.filterInbound(n.withInternalRules(internal))))
@@ -556,13 +523,7 @@ func (n *Node) handleRead(kind string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		var rec Record
-		var err error
-		if n.sh != nil {
-			rec, err = n.sh.Read(r.Context(), key, kind, q)
-		} else {
-			rec, err = n.repl.Read(withQuorums(r.Context(), q), key, kind, q.R)
-		}
+		rec, err := n.sh.Read(r.Context(), key, kind, q)
 		if err != nil {
 			n.opError(w, err)
 			return
@@ -603,7 +564,6 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		ctx := withQuorums(r.Context(), q)
 		op := WriteOp{Kind: kind}
 		switch kind {
 		case KindRegister:
@@ -663,13 +623,7 @@ func (n *Node) handleWrite(kind string) http.HandlerFunc {
 			}
 			op.Elem = *req.Element
 		}
-		var err error
-		if n.sh != nil {
-			err = n.sh.Write(r.Context(), key, op, q)
-		} else {
-			err = n.repl.Write(ctx, key, op, q.W)
-		}
-		if err != nil {
+		if err := n.sh.Write(r.Context(), key, op, q); err != nil {
 			n.opError(w, err)
 			return
 		}
@@ -826,13 +780,8 @@ func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
 	for k, v := range n.stats.Snapshot() {
 		out[k] = v
 	}
-	if n.sh != nil {
-		out["storage_commits"] = n.sh.db.commits.Load()
-		out["storage_commit_writes"] = n.sh.db.committed.Load()
-	} else {
-		out["storage_commits"] = n.db.commits.Load()
-		out["storage_commit_writes"] = n.db.committed.Load()
-	}
+	out["storage_commits"] = n.sh.db.commits.Load()
+	out["storage_commit_writes"] = n.sh.db.committed.Load()
 	out["node"] = n.cfg.ID
 	out["mode"] = n.cfg.Mode
 	// How registers are versioned (under multi-leader: lww, or vclock for siblings), plus the
@@ -842,14 +791,8 @@ func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
 		out["conflict"], out["topology"] = n.cfg.Conflict, n.cfg.Topology
 	}
 	out["n"], out["w"], out["r"] = n.cfg.EffectiveN(), n.cfg.EffectiveW(), n.cfg.EffectiveR()
-	if n.sh != nil {
-		for k, v := range n.sh.CoreStats(r.Context()) {
-			out[k] = v
-		}
-	} else if x, ok := n.repl.(interface{ extraStats() map[string]any }); ok {
-		for k, v := range x.extraStats() {
-			out[k] = v
-		}
+	for k, v := range n.sh.CoreStats(r.Context()) {
+		out[k] = v
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -857,9 +800,6 @@ func (n *Node) statsHandler(w http.ResponseWriter, r *http.Request) {
 // forEachRecord calls fn for every record in the node's storage, in key order (safe from any
 // goroutine).
 func (n *Node) forEachRecord(fn func(key string, r Record) error) error {
-	if n.sh == nil {
-		return n.db.forEach(fn)
-	}
 	var err error
 	serr := n.sh.db.Scan(string(bucketData), nil, func(k, v []byte) bool {
 		var r Record
@@ -873,9 +813,6 @@ func (n *Node) forEachRecord(fn func(key string, r Record) error) error {
 
 // deadHintList lists the hints the node set aside (safe from any goroutine).
 func (n *Node) deadHintList() ([]deadHint, error) {
-	if n.sh == nil {
-		return n.db.deadHints()
-	}
 	var out []deadHint
 	var err error
 	serr := n.sh.db.Scan(string(bucketDeadHints), nil, func(k, v []byte) bool {

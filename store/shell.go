@@ -366,21 +366,18 @@ func (s *shell) Event(e Event) {
 
 // ---- the internal API ----
 
-// internalRequest is a wire type the shell serves: decoded and checked by decodeInternal, then
-// handed to the core.
-type internalRequest interface {
-	Request
-	internalBody
-}
-
-// serveInternal registers one handler per internal request type on mux: decode strictly (size
-// limit, known fields, validation; 400, 413 or 408 naming the problem), run the core's Handle on
-// the loop, and answer its answer as JSON ({"ok":true} when it has none) or its *OpError.
-func (s *shell) serveInternal(mux *http.ServeMux, types []func() internalRequest) {
-	for _, mk := range types {
-		mux.HandleFunc("POST "+mk().route(), func(w http.ResponseWriter, r *http.Request) {
-			req := mk()
-			if !decodeInternal(w, r, req) {
+// serveInternal registers one handler per internal route on mux: decode strictly into
+// request(route) (size limit, known fields, validation; 400, 413 or 408 naming the problem),
+// run the core's Handle on the loop, and answer its answer as JSON ({"ok":true} when it has
+// none) or its *OpError's status and body.
+func (s *shell) serveInternal(mux *http.ServeMux, routes []string, request func(route string) Request) {
+	for _, route := range routes {
+		if _, ok := request(route).(internalBody); !ok {
+			panic("store: internal route " + route + " has no request type with a size limit and checks")
+		}
+		mux.HandleFunc("POST "+route, func(w http.ResponseWriter, r *http.Request) {
+			req := request(route)
+			if !decodeInternal(w, r, req.(internalBody)) {
 				return
 			}
 			ans, err := s.Handle(r.Context(), r.Header.Get(HeaderFrom), req)

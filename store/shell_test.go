@@ -57,7 +57,7 @@ func newGatedStorage(t *testing.T, linger time.Duration) (*shellStorage, *gatedE
 	return s, g, posts
 }
 
-func put(bucket, key, value string) BatchOp {
+func putOp(bucket, key, value string) BatchOp {
 	return BatchOp{Bucket: bucket, Key: []byte(key), Value: []byte(value)}
 }
 
@@ -88,11 +88,11 @@ func getOverlay(t *testing.T, s *shellStorage, bucket, key string) string {
 func TestShellStorageOverlayServesReadsWhileTheBatchCommits(t *testing.T) {
 	s, g, posts := newGatedStorage(t, 0)
 	// The engine already holds a, c and e.
-	if err := g.Engine.Apply(&Batch{Ops: []BatchOp{put("data", "a", "1"), put("data", "c", "1"), put("data", "e", "1")}}, false); err != nil {
+	if err := g.Engine.Apply(&Batch{Ops: []BatchOp{putOp("data", "a", "1"), putOp("data", "c", "1"), putOp("data", "e", "1")}}, false); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	s.Persist(&Batch{Ops: []BatchOp{put("data", "b", "2"), put("data", "c", "2"), {Bucket: "data", Key: []byte("e"), Delete: true}, put("hints", "x", "h")}},
+	s.Persist(&Batch{Ops: []BatchOp{putOp("data", "b", "2"), putOp("data", "c", "2"), {Bucket: "data", Key: []byte("e"), Delete: true}, putOp("hints", "x", "h")}},
 		func(err error) { done <- err })
 	<-g.entered // the committer is applying it, held at the gate
 
@@ -116,7 +116,7 @@ func TestShellStorageOverlayServesReadsWhileTheBatchCommits(t *testing.T) {
 		t.Errorf("get hints/x: got %s, want h", got)
 	}
 	// A second batch overwrites c before the first is retired.
-	s.Persist(&Batch{Ops: []BatchOp{put("data", "c", "3")}}, func(err error) { done <- err })
+	s.Persist(&Batch{Ops: []BatchOp{putOp("data", "c", "3")}}, func(err error) { done <- err })
 	select {
 	case f := <-posts:
 		t.Fatalf("a done was posted before the engine applied the batch (%p)", f)
@@ -148,11 +148,11 @@ func TestShellStorageOverlayServesReadsWhileTheBatchCommits(t *testing.T) {
 func TestShellStorageGroupsTheBatchesQueuedDuringACommit(t *testing.T) {
 	s, g, posts := newGatedStorage(t, 0)
 	var order []int
-	s.Persist(&Batch{Ops: []BatchOp{put("data", "k0", "v")}}, func(err error) { order = append(order, 0) })
+	s.Persist(&Batch{Ops: []BatchOp{putOp("data", "k0", "v")}}, func(err error) { order = append(order, 0) })
 	<-g.entered
 	const more = 10
 	for i := 1; i <= more; i++ {
-		s.Persist(&Batch{Ops: []BatchOp{put("data", fmt.Sprintf("k%d", i), "v")}}, func(err error) {
+		s.Persist(&Batch{Ops: []BatchOp{putOp("data", fmt.Sprintf("k%d", i), "v")}}, func(err error) {
 			if err != nil {
 				t.Errorf("batch %d: %v", i, err)
 			}
@@ -180,7 +180,7 @@ func TestShellStorageAfterCloseAnswersClosed(t *testing.T) {
 	posts := make(chan func(), 10)
 	s := newShellStorage(eng, true, 0, func(f func()) { posts <- f })
 	got := make(chan error, 2)
-	s.Persist(&Batch{Ops: []BatchOp{put("data", "k", "v")}}, func(err error) { got <- err })
+	s.Persist(&Batch{Ops: []BatchOp{putOp("data", "k", "v")}}, func(err error) { got <- err })
 	if err := s.close(); err != nil { // applies what was queued first
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestShellStorageAfterCloseAnswersClosed(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Errorf("the batch queued before close: %v", err)
 	}
-	s.Persist(&Batch{Ops: []BatchOp{put("data", "k", "w")}}, func(err error) { got <- err })
+	s.Persist(&Batch{Ops: []BatchOp{putOp("data", "k", "w")}}, func(err error) { got <- err })
 	(<-posts)()
 	if err := <-got; !errors.Is(err, errClosed) {
 		t.Errorf("a batch after close: got %v, want errClosed", err)
@@ -212,8 +212,11 @@ func (testPutReq) answer() any                   { return new(testPutResp) }
 func (*testPutReq) limit(*internalRules) int64   { return internalSmallBody }
 func (q *testPutReq) check(*internalRules) error { return checkKey(q.Key) }
 
-func testRequests() []func() internalRequest {
-	return []func() internalRequest{func() internalRequest { return &testPutReq{} }}
+func testRequest(route string) Request {
+	if route == (testPutReq{}).route() {
+		return &testPutReq{}
+	}
+	return nil
 }
 
 // loopGuard catches two entries into a core at once (the race detector catches the rest).
@@ -256,7 +259,8 @@ func newTestCoreMode(t *testing.T, timeout time.Duration, cores map[string]*test
 			mu.Unlock()
 			return c, nil
 		},
-		requests: testRequests(),
+		routes:  []string{testPutReq{}.route()},
+		request: testRequest,
 	}
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -108,18 +109,42 @@ func TestEngineContract(t *testing.T) {
 	}
 }
 
+// openTestStorage opens the shell's storage in dir as a node of layout's settings would, with
+// engine and fsync; its dones run on the committer (the test waits for them).
+func openTestStorage(dir, engine, fsync string, layout Config) (*shellStorage, error) {
+	cfg := layout
+	cfg.DataDir, cfg.Engine, cfg.Fsync = dir, engine, fsync
+	return openShellStorage(cfg, func(f func()) { f() }, zerolog.Nop())
+}
+
+// persistWait persists b and waits until it is as durable as the fsync policy asks.
+func persistWait(s *shellStorage, b *Batch) error {
+	done := make(chan error, 1)
+	s.Persist(b, func(err error) { done <- err })
+	return <-done
+}
+
+// putRecord persists rec as key's record.
+func putRecord(s *shellStorage, key string, rec Record) error {
+	enc, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return persistWait(s, &Batch{Ops: []BatchOp{{Bucket: string(bucketData), Key: []byte(key), Value: enc}}})
+}
+
 // A data dir keeps the engine it was written with: a node configured with the other engine
 // refuses it, naming both, and the same engine opens it again.
 func TestDataDirKeepsItsEngine(t *testing.T) {
 	for _, engine := range Engines() {
 		t.Run(engine, func(t *testing.T) {
 			dir := t.TempDir()
-			layout := Config{Mode: "leaderless", Consistency: LWW}.DataLayout()
-			s, err := openStorage(dir, engine, "always", LWW, layout, 0, zerolog.Nop())
+			layout := Config{Mode: "leaderless", Consistency: LWW}
+			s, err := openTestStorage(dir, engine, "always", layout)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.merge("k", Record{Kind: KindRegister, Sibs: []Sibling{{Value: "v", TS: 1, Node: "n1"}}}); err != nil {
+			if err := putRecord(s, "k", Record{Kind: KindRegister, Sibs: []Sibling{{Value: "v", TS: 1, Node: "n1"}}}); err != nil {
 				t.Fatal(err)
 			}
 			s.close()
@@ -127,113 +152,20 @@ func TestDataDirKeepsItsEngine(t *testing.T) {
 				if other == engine {
 					continue
 				}
-				_, err := openStorage(dir, other, "always", LWW, layout, 0, zerolog.Nop())
+				_, err := openTestStorage(dir, other, "always", layout)
 				if err == nil || !errors.Is(err, errEngine) || !strings.Contains(err.Error(), "engine "+other) || !strings.Contains(err.Error(), "a "+engine+" store") {
 					t.Errorf("open a %s dir with %s: got %v, want a refusal naming both engines", engine, other, err)
 				}
 			}
-			s, err = openStorage(dir, engine, "always", LWW, layout, 0, zerolog.Nop())
+			s, err = openTestStorage(dir, engine, "always", layout)
 			if err != nil {
 				t.Fatalf("reopen with the same engine: %v", err)
 			}
 			defer s.close()
-			if r, err := s.get("k"); err != nil || !slices.Equal(r.Values(), []string{"v"}) {
-				t.Errorf("after reopen: got %v, %v; want [v]", r.Values(), err)
-			}
-		})
-	}
-}
-
-// In a group commit each write function sees the writes of those before it; one that fails
-// leaves nothing in the batch, even what it wrote before failing.
-func TestGroupCommitIsolatesWrites(t *testing.T) {
-	for _, engine := range Engines() {
-		t.Run(engine, func(t *testing.T) {
-			s, err := openStorage(t.TempDir(), engine, "never", LWW, "test", 0, zerolog.Nop())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.close()
-			boom := errors.New("boom")
-			var sawFirst, sawFailed []byte
-			b, errs := s.run([]func(*txn) error{
-				func(tx *txn) error { return tx.Bucket(bucketOwn).Put([]byte("a"), []byte("1")) },
-				func(tx *txn) error {
-					tx.Bucket(bucketOwn).Put([]byte("b"), []byte("2"))
-					tx.Bucket(bucketOwn).Put([]byte("a"), []byte("bad"))
-					return boom
-				},
-				func(tx *txn) error {
-					sawFirst = tx.Bucket(bucketOwn).Get([]byte("a"))
-					sawFailed = tx.Bucket(bucketOwn).Get([]byte("b"))
-					return tx.Bucket(bucketOwn).Put([]byte("c"), append(sawFirst, '+'))
-				},
-			})
-			if !errors.Is(errs[1], boom) || errs[0] != nil || errs[2] != nil {
-				t.Errorf("errors: got %v, want [nil boom nil]", errs)
-			}
-			if string(sawFirst) != "1" || sawFailed != nil {
-				t.Errorf("third function saw a=%q b=%q, want a=1 and no b", sawFirst, sawFailed)
-			}
-			var got []string
-			for _, op := range b.Ops {
-				got = append(got, op.Bucket+"/"+string(op.Key)+"="+string(op.Value))
-			}
-			if want := []string{"own/a=1", "own/c=1+"}; !slices.Equal(got, want) {
-				t.Errorf("batch: got %v, want %v", got, want)
-			}
-		})
-	}
-}
-
-// An outbox's sequence continues above the entries it holds after a restart.
-func TestNextSequenceAfterReopen(t *testing.T) {
-	for _, engine := range Engines() {
-		t.Run(engine, func(t *testing.T) {
-			dir := t.TempDir()
-			open := func() *storage {
-				s, err := openStorage(dir, engine, "always", LWW, "test", 0, zerolog.Nop())
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
-			s := open()
-			var ids []uint64
-			for i := 0; i < 3; i++ {
-				err := s.update(func(tx *txn) error {
-					if _, err := tx.CreateBucketIfNotExists(outboxBucket("n2")); err != nil {
-						return err
-					}
-					id, err := enqueue(tx, "n2", mlEntry{Origin: "n1", Seq: uint64(i + 1), Key: "k"}, 1)
-					ids = append(ids, id)
-					return err
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			s.close()
-			s = open()
-			defer s.close()
-			err := s.update(func(tx *txn) error {
-				tx.CreateBucketIfNotExists(outboxBucket("n2"))
-				id, err := enqueue(tx, "n2", mlEntry{Origin: "n1", Seq: 4, Key: "k"}, 1)
-				ids = append(ids, id)
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := []uint64{1, 2, 3, 4}; !slices.Equal(ids, want) {
-				t.Errorf("outbox ids: got %v, want %v", ids, want)
-			}
-			q, err := s.peekOutbox("n2", 10)
-			if err != nil || len(q) != 4 {
-				t.Fatalf("peek: got %d entries, %v; want 4", len(q), err)
-			}
-			if n, _ := s.outboxLen("n2"); n != 4 {
-				t.Errorf("outboxLen: got %d, want 4", n)
+			v, err := s.Get(string(bucketData), []byte("k"))
+			r, derr := decodeRecord(v)
+			if err != nil || derr != nil || !slices.Equal(r.Values(), []string{"v"}) {
+				t.Errorf("after reopen: got %v, %v, %v; want [v]", r.Values(), err, derr)
 			}
 		})
 	}
@@ -306,12 +238,12 @@ func TestFsyncPolicy(t *testing.T) {
 	rec := Record{Kind: KindRegister, Sibs: []Sibling{{Value: "v", TS: 1, Node: "n1"}}}
 	for _, fsync := range []string{"always", "never"} {
 		t.Run(EngineBbolt+"/"+fsync, func(t *testing.T) {
-			s, err := openStorage(t.TempDir(), EngineBbolt, fsync, LWW, "test", 0, zerolog.Nop())
+			s, err := openTestStorage(t.TempDir(), EngineBbolt, fsync, Config{Mode: "leaderless", Consistency: LWW})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.close()
-			if _, err := s.merge("k", rec); err != nil {
+			if err := putRecord(s, "k", rec); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := s.eng.(*boltEngine).db.NoSync, fsync == "never"; got != want {
@@ -324,14 +256,11 @@ func TestFsyncPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := newStorage(eng, EnginePebble, fsync, LWW, "test", 0)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newShellStorage(eng, fsync == "always", 0, func(f func()) { f() })
 			defer s.close()
 			for i := 0; i < 5; i++ {
 				before := fs.count()
-				if _, err := s.merge(fmt.Sprint("k", i), rec); err != nil {
+				if err := putRecord(s, fmt.Sprint("k", i), rec); err != nil {
 					t.Fatal(err)
 				}
 				synced := fs.count() > before
@@ -394,7 +323,7 @@ func TestDataDirKeepsItsLayout(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			dir := t.TempDir()
 			ml := Config{Mode: "multileader", Conflict: ConflictCRDT, Topology: TopologyRing}
-			s, err := openStorage(dir, engine, "never", ml.RegisterConsistency(), ml.DataLayout(), 0, zerolog.Nop())
+			s, err := openTestStorage(dir, engine, "never", ml)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -406,12 +335,12 @@ func TestDataDirKeepsItsLayout(t *testing.T) {
 				{Mode: "multileader", Conflict: ConflictLWW, Topology: TopologyRing},
 				{Mode: "multileader", Conflict: ConflictCRDT, Topology: TopologyAll},
 			} {
-				_, err := openStorage(dir, engine, "never", other.RegisterConsistency(), other.DataLayout(), 0, zerolog.Nop())
+				_, err := openTestStorage(dir, engine, "never", other)
 				if err == nil || !strings.Contains(err.Error(), ml.DataLayout()) || !strings.Contains(err.Error(), other.DataLayout()) {
 					t.Errorf("open as %q: got %v, want a refusal naming both layouts", other.DataLayout(), err)
 				}
 			}
-			s, err = openStorage(dir, engine, "never", ml.RegisterConsistency(), ml.DataLayout(), 0, zerolog.Nop())
+			s, err = openTestStorage(dir, engine, "never", ml)
 			if err != nil {
 				t.Fatalf("reopen with the same layout: %v", err)
 			}
