@@ -18,11 +18,16 @@ func onCore[C Core](t testing.TB, n *Node, f func(c C, done func())) {
 	}
 }
 
-// storedHints lists the hints n holds (leaderless).
+// storedHints lists the hints n holds (none under multi-leader, which keeps none).
 func storedHints(t testing.TB, n *Node) []hint {
 	t.Helper()
 	var out []hint
-	onCore(t, n, func(c *llCore, done func()) {
+	onCore(t, n, func(core Core, done func()) {
+		c, ok := core.(*llCore)
+		if !ok {
+			done()
+			return
+		}
 		h, err := c.hints()
 		if err != nil {
 			t.Errorf("listing %s's hints: %v", n.cfg.ID, err)
