@@ -462,31 +462,52 @@ func TestSimABDLinearizableUnderFaults(t *testing.T) {
 	}
 }
 
+// TestSimSameSeedSameTrace: a scenario with every mechanism on (hints, anti-entropy, read
+// repair, crashes, partitions) gives the same trace hash from the same seed, for each
+// consistency; Go's random map order differs between the runs, so map-order dependence shows.
 func TestSimSameSeedSameTrace(t *testing.T) {
-	run := func(seed uint64) string {
+	run := func(seed uint64, cons string) string {
 		cfg := llTestConfig(4)
+		cfg.Consistency = cons
 		cfg.AntiEntropy = 300 * time.Millisecond
 		cfg.ReadRepair = true
 		c := newSimCluster(t, seed, cfg)
-		for i := 0; i < 10; i++ {
-			if i == 3 {
+		for i := 0; i < 12; i++ {
+			switch i {
+			case 3:
 				c.isolate("n2")
-			}
-			if i == 7 {
+			case 6:
+				_ = c.w.Crash("n3")
+			case 8:
 				c.heal()
+				_ = c.w.Restart("n3")
 			}
-			c.put(c.ids[i%4], fmt.Sprintf("k%d", i%3), strconv.Itoa(i), Quorums{})
-			c.get(c.ids[(i+1)%4], fmt.Sprintf("k%d", i%3), Quorums{})
+			// Requests to a crashed node get no reply: send them all, then let 2s pass.
+			c.send(c.ids[i%4], SimKindWrite, func(id uint64) any {
+				return SimWrite{ID: id, Key: fmt.Sprintf("k%d", i%3), Op: WriteOp{Kind: KindRegister, Value: strconv.Itoa(i)}}
+			})
+			c.send(c.ids[(i+2)%4], SimKindWrite, func(id uint64) any {
+				return SimWrite{ID: id, Key: "cnt", Op: WriteOp{Kind: KindCounter, Delta: int64(i)}}
+			})
+			c.send(c.ids[(i+1)%4], SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: fmt.Sprintf("k%d", i%3), Kind: KindRegister} })
+			c.run(2 * time.Second)
+		}
+		if len(c.cl.replies) < 30 {
+			t.Fatalf("%d replies of 36 requests", len(c.cl.replies))
 		}
 		c.run(2 * time.Second)
 		return c.w.Trace().Sum()
 	}
-	a, b := run(7), run(7)
-	if a != b {
-		t.Fatalf("same seed, different traces: %s vs %s", a, b)
-	}
-	if run(8) == a {
-		t.Error("seeds 7 and 8 gave the same trace")
+	for _, cons := range []string{LWW, VClock, ABD} {
+		a := run(7, cons)
+		for k := 0; k < 2; k++ {
+			if b := run(7, cons); a != b {
+				t.Fatalf("%s: same seed, different traces: %s vs %s", cons, a, b)
+			}
+		}
+		if run(8, cons) == a {
+			t.Errorf("%s: seeds 7 and 8 gave the same trace", cons)
+		}
 	}
 }
 
@@ -600,5 +621,31 @@ func TestSimCounter(t *testing.T) {
 	}
 	if r := c.get("n1", "cnt", Quorums{}); r.Err == nil || r.Err.Status != 409 {
 		t.Fatalf("a counter read as a register: got %+v, want a 409", r.Err)
+	}
+}
+
+// TestSimReadRepairLateAnswers: an r=1 read answers with the coordinator's own replica; the
+// stale replica's answer comes later and is repaired in the background.
+func TestSimReadRepairLateAnswers(t *testing.T) {
+	cfg := llTestConfig(3)
+	cfg.HintedHandoff = false
+	cfg.ReadRepair = true // asynchronous
+	c := newSimCluster(t, 12, cfg)
+	c.isolate("n3")
+	mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
+	c.heal()
+	r := c.get("n1", "x", Quorums{R: 1})
+	if value(r) != "v1" {
+		t.Fatalf("r=1 read at n1: got %+v, want v1", r)
+	}
+	if _, ok := c.dump("n3")["x"]; ok {
+		t.Fatal("n3 repaired before the read answered: the repair of a late answer is not late")
+	}
+	c.run(time.Second)
+	if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
+		t.Fatalf("n3 after the late repair: got %+v, want v1", got)
+	}
+	if got := c.stat("n1", "read_repair"); got != 1 {
+		t.Errorf("read_repair on n1: got %d, want 1", got)
 	}
 }
