@@ -697,3 +697,163 @@ func TestSimCheckConfig(t *testing.T) {
 		})
 	}
 }
+
+// countingClient counts the replies to each request id.
+type countingClient struct {
+	env     *sim.Env
+	replies map[uint64]int
+}
+
+func (c *countingClient) Receive(m sim.Message) {
+	if r, ok := m.Body.(SimReply); ok {
+		c.replies[r.ID]++
+	}
+}
+
+// TestSimMixedFaultsExactlyOnceAndConverge: registers, counters and sets written and read at
+// random nodes under partitions, crashes, pauses and clock jumps. Every request to a node that
+// stays up gets exactly one reply, and once healed, anti-entropy and hints make every key's
+// replicas equal.
+func TestSimMixedFaultsExactlyOnceAndConverge(t *testing.T) {
+	for _, cons := range []string{LWW, VClock, ABD} {
+		t.Run(cons, func(t *testing.T) {
+			cfg := llTestConfig(5)
+			cfg.Consistency = cons
+			cfg.AntiEntropy = 200 * time.Millisecond
+			cfg.ReadRepair = true
+			scfg := sim.DefaultConfig()
+			scfg.Seed = 21
+			w, err := sim.New(scfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			boot := SimBoot(cfg, zerolog.Nop(), nil)
+			ids := cfg.NodeIDs()
+			for _, id := range ids {
+				if _, err := w.AddNode(id, boot); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cl := &countingClient{replies: map[uint64]int{}}
+			if _, err := w.AddNode("c", func(env *sim.Env) sim.Program { cl.env = env; return cl }); err != nil {
+				t.Fatal(err)
+			}
+			rng := w.Rand("test")
+			var id uint64
+			sentTo := map[uint64]string{}
+			// A request to a node that is not up when it is sent, or that crashes or pauses within
+			// 3s after (an abd operation takes at most two request timeouts), may get no reply.
+			type fault struct {
+				node string
+				at   time.Duration
+			}
+			var faults []fault
+			exempt := map[uint64]bool{}
+			sentAt := map[uint64]time.Duration{}
+			for step := 0; step < 300; step++ {
+				switch rng.IntN(150) {
+				case 0:
+					x := ids[rng.IntN(5)]
+					_ = w.Partition(map[string][]string{x: without(ids, x)})
+				case 1:
+					x := ids[rng.IntN(5)]
+					faults = append(faults, fault{x, w.Now()})
+					_ = w.Crash(x)
+					w.At(w.Now()+300*time.Millisecond, "restart", func() { _ = w.Restart(x) })
+				case 2:
+					x := ids[rng.IntN(5)]
+					faults = append(faults, fault{x, w.Now()})
+					_ = w.Pause(x)
+				case 3:
+					_ = w.SetClock(ids[rng.IntN(5)], time.Duration(rng.IntN(20)-10)*time.Second, 0)
+				case 4, 5, 6, 7, 8, 9:
+					w.Heal()
+				}
+				id++
+				node := ids[rng.IntN(5)]
+				sentTo[id] = node
+				if w.Node(node).State() != sim.Up {
+					exempt[id] = true
+				}
+				sentAt[id] = w.Now()
+				key := "k" + strconv.Itoa(rng.IntN(6))
+				var body any
+				switch rng.IntN(4) {
+				case 0:
+					body = SimRead{ID: id, Key: key, Kind: KindRegister}
+				case 1:
+					body = SimWrite{ID: id, Key: "c" + key, Op: WriteOp{Kind: KindCounter, Delta: int64(rng.IntN(9) - 4)}}
+				case 2:
+					body = SimWrite{ID: id, Key: "s" + key, Op: WriteOp{Kind: KindSet, Elem: strconv.Itoa(step)}}
+				default:
+					body = SimWrite{ID: id, Key: key, Op: WriteOp{Kind: KindRegister, Value: strconv.Itoa(step)}}
+				}
+				kind := SimKindWrite
+				if _, ok := body.(SimRead); ok {
+					kind = SimKindRead
+				}
+				cl.env.Send(node, kind, body)
+				w.Run(w.Now() + time.Duration(rng.IntN(50))*time.Millisecond)
+			}
+			w.Heal()
+			for _, x := range ids {
+				_ = w.Restart(x)
+			}
+			w.Run(w.Now() + 20*time.Second)
+			for i := uint64(1); i <= id; i++ {
+				for _, f := range faults {
+					if f.node == sentTo[i] && f.at >= sentAt[i] && f.at <= sentAt[i]+3*time.Second {
+						exempt[i] = true
+					}
+				}
+			}
+			for i := uint64(1); i <= id; i++ {
+				n := cl.replies[i]
+				if n > 1 || n == 0 && !exempt[i] {
+					t.Errorf("request %d to %s: %d replies, want exactly 1", i, sentTo[i], n)
+				}
+			}
+			// Every replica of every key holds the same record.
+			dumps := map[string]map[string]Record{}
+			keys := map[string]bool{}
+			for _, x := range ids {
+				d, err := SimDump(w.Node(x))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dumps[x] = d
+				for k := range d {
+					keys[k] = true
+				}
+			}
+			sorted := make([]string, 0, len(keys))
+			for k := range keys {
+				sorted = append(sorted, k)
+			}
+			slices.Sort(sorted)
+			for _, k := range sorted {
+				reps := SimReplicas(cfg, k)
+				first := dumps[reps[0]][k]
+				for _, r := range reps[1:] {
+					if got := dumps[r][k]; !got.Equal(first) {
+						t.Errorf("key %s: %s holds %s, %s holds %s", k, reps[0], first.Version(cons), r, got.Version(cons))
+					}
+				}
+			}
+			t.Logf("%d requests (%d exempt), %d keys", id, len(exempt), len(sorted))
+			if len(sorted) < 10 {
+				t.Errorf("only %d keys written", len(sorted))
+			}
+		})
+	}
+}
+
+func without(xs []string, x string) []string {
+	var out []string
+	for _, y := range xs {
+		if y != x {
+			out = append(out, y)
+		}
+	}
+	return out
+}
