@@ -857,3 +857,69 @@ func without(xs []string, x string) []string {
 	}
 	return out
 }
+
+// TestSimSuspicionSkipsAndProbeClears: a replica that timed out is suspected, so the next write
+// skips it (straight to a hint); once it answers a probe, writes go to it again.
+func TestSimSuspicionSkipsAndProbeClears(t *testing.T) {
+	cfg := llTestConfig(4)
+	key := keyWith(t, cfg, func(_ string, w []string) bool { return w[0] == "n1" && slices.Contains(w[:3], "n4") })
+	c := newSimCluster(t, 13, cfg)
+	c.isolate("n4")
+	mustOK(t, "first put", c.put("n1", key, "v1", Quorums{W: 2}))
+	c.run(time.Second) // the direct write to n4 times out: n4 is suspected
+	if got := c.stat("n1", "replica_suspected_skip"); got != 0 {
+		t.Fatalf("replica_suspected_skip before any suspicion: %d", got)
+	}
+	mustOK(t, "second put", c.put("n1", key, "v2", Quorums{W: 2}))
+	if got := c.stat("n1", "replica_suspected_skip"); got != 1 {
+		t.Fatalf("replica_suspected_skip after n4 timed out: got %d, want 1", got)
+	}
+	c.heal()
+	c.run(time.Second) // a probe reaches n4: no longer suspected
+	mustOK(t, "third put", c.put("n1", key, "v3", Quorums{W: 3}))
+	if got := c.stat("n1", "replica_suspected_skip"); got != 1 {
+		t.Errorf("replica_suspected_skip after the probe: got %d, want still 1", got)
+	}
+	if got := c.dump("n4")[key]; got.Values()[0] != "v3" {
+		t.Errorf("n4 after the third put (w=3): got %+v", got)
+	}
+}
+
+// TestSimAntiEntropyPages: records that do not fit one request travel in several pages, both
+// ways, and the replicas converge.
+func TestSimAntiEntropyPages(t *testing.T) {
+	cfg := llTestConfig(2)
+	cfg.N, cfg.W, cfg.R = 2, 1, 1
+	cfg.HintedHandoff = false
+	cfg.AntiEntropy = 300 * time.Millisecond
+	cfg.MaxBodyBytes = 1024 // a record budget of 16 KiB: 2 KiB values, 8 a page
+	scfg := sim.DefaultConfig()
+	scfg.Seed, scfg.KeepTrace = 14, true
+	c := newSimClusterOn(t, scfg, cfg)
+	big := strings.Repeat("x", 2000)
+	c.isolate("n2")
+	for i := 0; i < 20; i++ {
+		mustOK(t, "put at n1", c.put("n1", fmt.Sprintf("a%02d", i), big, Quorums{}))
+		mustOK(t, "put at n2", c.put("n2", fmt.Sprintf("b%02d", i), big, Quorums{}))
+	}
+	c.heal()
+	c.run(5 * time.Second)
+	for _, id := range c.ids {
+		if got := len(c.dump(id)); got != 40 {
+			t.Errorf("%s holds %d keys, want 40", id, got)
+		}
+	}
+	// Each side's 20 records take 3 pages: 3 pushes, and 2 more asks for the answer's pages.
+	syncs := 0
+	for _, line := range strings.Split(string(c.w.Trace().Bytes()), "\n") {
+		if strings.Contains(line, "send") && strings.Contains(line, "rpc/internal/ae/sync") {
+			syncs++
+		}
+	}
+	if syncs < 5 {
+		t.Errorf("%d anti-entropy sync requests, want at least 5 (paged)", syncs)
+	}
+	if c.stat("n1", "ae_record_too_large")+c.stat("n2", "ae_record_too_large") != 0 {
+		t.Error("a record counted as too large")
+	}
+}
