@@ -344,24 +344,35 @@ func TestSimRefusedHintGoesDeadAndTheRoundGoesOn(t *testing.T) {
 }
 
 func TestSimReadRepairFixesStaleReplica(t *testing.T) {
-	cfg := llTestConfig(3)
-	cfg.HintedHandoff = false
-	cfg.ReadRepair, cfg.ReadRepairSync = true, true
-	c := newSimCluster(t, 4, cfg)
-	c.isolate("n3")
-	mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
-	c.heal()
-	if _, ok := c.dump("n3")["x"]; ok {
-		t.Fatal("n3 has x before the repair")
-	}
-	r := c.get("n1", "x", Quorums{R: 3})
-	mustOK(t, "get r=3", r)
-	if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
-		t.Fatalf("n3 after a synchronous read repair: got %+v, want v1", got)
-	}
-	if c.stat("n1", "read_repair") != 1 || c.stat("n1", "read_repair_sync") != 1 || c.eventCount("read_repair") != 1 {
-		t.Errorf("read_repair %d, read_repair_sync %d, events %d; want 1, 1, 1",
-			c.stat("n1", "read_repair"), c.stat("n1", "read_repair_sync"), c.eventCount("read_repair"))
+	for _, sync := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sync=%v", sync), func(t *testing.T) {
+			cfg := llTestConfig(3)
+			cfg.HintedHandoff = false
+			cfg.ReadRepair, cfg.ReadRepairSync = true, sync
+			c := newSimCluster(t, 4, cfg)
+			c.isolate("n3")
+			mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
+			c.heal()
+			if _, ok := c.dump("n3")["x"]; ok {
+				t.Fatal("n3 has x before the repair")
+			}
+			r := c.get("n1", "x", Quorums{R: 3})
+			mustOK(t, "get r=3", r)
+			if !sync {
+				c.run(time.Second) // the repair runs after the answer
+			}
+			if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
+				t.Fatalf("n3 after the read repair: got %+v, want v1", got)
+			}
+			wantSync := int64(0)
+			if sync {
+				wantSync = 1
+			}
+			if c.stat("n1", "read_repair") != 1 || c.stat("n1", "read_repair_sync") != wantSync || c.eventCount("read_repair") != 1 {
+				t.Errorf("read_repair %d, read_repair_sync %d, events %d; want 1, %d, 1",
+					c.stat("n1", "read_repair"), c.stat("n1", "read_repair_sync"), c.eventCount("read_repair"), wantSync)
+			}
+		})
 	}
 }
 
