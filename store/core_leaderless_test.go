@@ -934,3 +934,32 @@ func TestSimAntiEntropyPages(t *testing.T) {
 		t.Error("a record counted as too large")
 	}
 }
+
+// TestSimBusyKeyDoesNotStarveReads: a read waits only for the writes of its key handed to
+// the disk before it, not for those that keep coming after.
+func TestSimBusyKeyDoesNotStarveReads(t *testing.T) {
+	scfg := sim.DefaultConfig()
+	scfg.Disk.SyncLatency = 50 * time.Millisecond
+	cfg := llTestConfig(3)
+	cfg.W, cfg.R = 1, 1
+	c := newSimClusterOn(t, scfg, cfg)
+	mustOK(t, "warm-up put", c.put("n1", "x", "v0", Quorums{}))
+	start := c.w.Now()
+	for i := 1; i <= 200; i++ { // a write of x every 10ms for 2s, none waited for
+		c.w.At(start+time.Duration(i)*10*time.Millisecond, "write", func() {
+			c.send("n1", SimKindWrite, func(id uint64) any {
+				return SimWrite{ID: id, Key: "x", Op: WriteOp{Kind: KindRegister, Value: "v" + strconv.Itoa(i)}}
+			})
+		})
+	}
+	c.run(500 * time.Millisecond)
+	sent := c.w.Now()
+	r := c.get("n1", "x", Quorums{})
+	mustOK(t, "read of the busy key", r)
+	if took := c.w.Now() - sent; took > 200*time.Millisecond {
+		t.Fatalf("the read took %s while x kept being written (a sync takes 50ms)", took)
+	}
+	if value(r) == "v0" || value(r) == "" {
+		t.Errorf("read %q, want one of the writes made before it", value(r))
+	}
+}
