@@ -963,3 +963,33 @@ func TestSimBusyKeyDoesNotStarveReads(t *testing.T) {
 		t.Errorf("read %q, want one of the writes made before it", value(r))
 	}
 }
+
+func TestSimClientBadInput(t *testing.T) {
+	c := newSimCluster(t, 15, llTestConfig(3))
+	for _, tc := range []struct {
+		name, kind string
+		body       func(id uint64) any
+		want       string
+	}{
+		{"empty key", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Op: WriteOp{Kind: KindRegister, Value: "v"}}
+		}, "key is empty"},
+		{"w above n", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Key: "k", Op: WriteOp{Kind: KindRegister}, Q: Quorums{W: 4}}
+		}, "w 4 out of range"},
+		{"unknown write kind", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Key: "k", Op: WriteOp{Kind: "map"}}
+		}, `kind "map"`},
+		{"unknown read kind", SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: "k", Kind: "map"} }, `kind "map"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.do("n1", tc.kind, tc.body)
+			if r.Err == nil || r.Err.Status != 400 || !strings.Contains(r.Err.Msg, tc.want) {
+				t.Fatalf("got %+v, want a 400 naming %q", r.Err, tc.want)
+			}
+		})
+	}
+	if got := c.stat("n1", "client_bad_request"); got != 4 {
+		t.Errorf("client_bad_request: got %d, want 4", got)
+	}
+}
