@@ -243,6 +243,9 @@ func TestSimFsyncNeverCrashLosesAckedWrite(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if v, _, _ := c.w.Node("n1").Disk().Get(string(bucketMeta), "layout"); string(v) != cfg.DataLayout() {
+				t.Errorf("layout after the crash: got %q, want %q (recorded at the first start)", v, cfg.DataLayout())
+			}
 			r := c.get("n1", "x", Quorums{R: 3})
 			mustOK(t, "get r=3 after the crash", r)
 			if got := value(r); got != tc.want {
