@@ -144,7 +144,10 @@ func (c *mlCore) Start() {
 // (with w > 1, once w-1 of the peers it was sent to acknowledged it too).
 func (c *mlCore) Write(key string, op WriteOp, q Quorums, done func(error)) {
 	targets := MLTargets(c.cfg.Topology, c.ids, c.cfg.ID, c.cfg.ID)
-	w := max(q.W, 1)
+	w := q.W
+	if w <= 0 {
+		w = c.cfg.EffectiveW()
+	}
 	if w > 1+len(targets) {
 		c.stats.Inc("outcome_failed")
 		done(&OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(
