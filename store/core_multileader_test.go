@@ -105,7 +105,7 @@ func (c *simCluster) eventsOf(kind string) []Event {
 	return out
 }
 
-func regOp(v string) WriteOp     { return WriteOp{Kind: KindRegister, Value: v} }
+func regOp(v string) WriteOp   { return WriteOp{Kind: KindRegister, Value: v} }
 func incr(d int64) WriteOp     { return WriteOp{Kind: KindCounter, Delta: d} }
 func addElem(e string) WriteOp { return WriteOp{Kind: KindSet, Elem: e} }
 
