@@ -213,6 +213,8 @@ func (c *mlCore) apply(from string, entries []mlEntry, reply func(answer any, er
 			conf.At = now
 			confs = append(confs, conf)
 			events = append(events, c.conflictEvent(conf, e, cur, merged))
+		} else if ev, ok := c.skewDiscard(e, cur, merged); ok {
+			events = append(events, ev)
 		}
 		venc, err := json.Marshal(appliedVV(vv, e))
 		if err != nil {
@@ -274,6 +276,19 @@ func (c *mlCore) conflictEvent(conf MLConflict, e mlEntry, cur, merged Record) E
 		ev.Why = fmt.Sprintf("concurrent write %s.%d from %s merged (%s)", e.Origin, e.Seq, e.Origin, e.Rec.Kind)
 	}
 	return ev
+}
+
+// skewDiscard reports an incoming lww write that was not concurrent with the version here (its
+// origin had seen that version) and still lost to it: stamped earlier by a clock behind the one
+// that stamped the version here. Not a conflict (no stat counts it), but a write discarded.
+func (c *mlCore) skewDiscard(e mlEntry, cur, merged Record) (Event, bool) {
+	if !c.res.lww(e.Rec.Kind) || cur.Empty() || len(merged.Sibs) == 0 || len(e.Rec.Sibs) == 0 ||
+		sameDot(merged.Sibs[0], e.Rec.Sibs[0]) {
+		return Event{}, false
+	}
+	return Event{Kind: "ml_superseded", Key: e.Key, Peer: e.Origin, Kept: merged.Version(c.res.cons), Lost: e.Rec.Version(c.res.cons),
+		Why: fmt.Sprintf("last writer wins: the incoming write (%s) came after the version here (%s), whose write its origin had seen, but is stamped earlier: the clocks disagree, and it is discarded",
+			stampOf(e.Rec), stampOf(cur))}, true
 }
 
 // noteE2E records a batch's end-to-end lags.

@@ -428,3 +428,33 @@ func TestSimMLSameSeedSameTrace(t *testing.T) {
 		t.Error("seeds 11 and 12 gave the same trace")
 	}
 }
+
+// A write made after another, by a node that had seen it, still loses under lww when its
+// node's clock is behind: each node reports the discard, with both stamps.
+func TestSimMLLWWDiscardsACausallyLaterWrite(t *testing.T) {
+	c := newMLCluster(t, simSeed(10), mlTestConfig(2, ConflictLWW, TopologyAll))
+	if err := c.w.SetClock("n1", time.Hour, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, "put a at n1", c.put("n1", "x", "a", Quorums{}))
+	c.run(100 * time.Millisecond)
+	if got := value(c.get("n2", "x", Quorums{})); got != "a" {
+		t.Fatalf("n2 reads %q, want a", got)
+	}
+	mustOK(t, "put b at n2", c.put("n2", "x", "b", Quorums{})) // acknowledged, and lost at once
+	c.run(100 * time.Millisecond)
+	nodes := map[string]bool{}
+	for _, e := range c.eventsOf("ml_superseded") {
+		if e.Key == "x" && strings.Contains(e.Lost, ".n2.") && strings.Contains(e.Why, "stamped") {
+			nodes[e.Node] = true
+		}
+	}
+	if !nodes["n1"] || !nodes["n2"] {
+		t.Errorf("the discard of n2's write was reported on %v, want n1 and n2: %+v", nodes, c.events)
+	}
+	for _, id := range c.ids {
+		if got := value(c.get(id, "x", Quorums{})); got != "a" {
+			t.Errorf("%s reads %q, want a", id, got)
+		}
+	}
+}
