@@ -152,7 +152,7 @@ func (c *llCore) explain(key string, old, in, cur Record) {
 		return
 	}
 	switch c.cfg.Consistency {
-	case LWW, ABD:
+	case LWW:
 		kept, lost := cur.Sibs[0], in.Sibs[0]
 		if lost.Node == kept.Node && lost.Seq == kept.Seq {
 			return // the incoming version won (or was already here)
