@@ -458,3 +458,86 @@ func TestSimMLLWWDiscardsACausallyLaterWrite(t *testing.T) {
 		}
 	}
 }
+
+// Random faults, many seeds: partitions, heals and crashes (some in the middle of a write),
+// with duplication and reordering on the network. After a final heal every leader holds the
+// same records, every acknowledged increment and add is in them (fsync always), and no
+// increment is counted twice.
+func TestSimMLConvergesUnderRandomFaults(t *testing.T) {
+	for seed := uint64(1); seed <= 24; seed++ {
+		topo := []string{TopologyAll, TopologyRing, TopologyStar}[seed%3]
+		t.Run(fmt.Sprintf("seed%d-%s", seed, topo), func(t *testing.T) {
+			s := simSeed(seed)
+			s.Net.Reorder = true
+			cfg := mlTestConfig(4, ConflictCRDT, topo)
+			cfg.Fsync = "always"
+			cfg.RequestTimeout = 300 * time.Millisecond
+			c := newMLCluster(t, s, cfg)
+			rng := c.w.Rand("faults")
+			var acked, unknown int64
+			var added []string
+			for i := 0; i < 80; i++ {
+				node := c.ids[rng.IntN(len(c.ids))]
+				switch x := rng.IntN(20); {
+				case x == 0:
+					c.heal()
+					c.isolate(c.ids[rng.IntN(len(c.ids))])
+				case x == 1:
+					c.heal()
+				case x == 2: // a crash while a write is in flight
+					id := c.send(node, SimKindWrite, func(id uint64) any {
+						return SimWrite{ID: id, Key: "cnt", Op: incr(1)}
+					})
+					c.run(time.Duration(rng.IntN(3000)) * time.Microsecond)
+					if err := c.w.Crash(node); err != nil {
+						t.Fatal(err)
+					}
+					if err := c.w.Restart(node); err != nil {
+						t.Fatal(err)
+					}
+					if r, ok := c.cl.replies[id]; ok && r.Err == nil {
+						acked++
+					} else {
+						unknown++
+					}
+				default:
+					r, ok := c.try(node, SimKindWrite, func(id uint64) any {
+						return SimWrite{ID: id, Key: "cnt", Op: incr(1)}
+					})
+					if ok && r.Err == nil {
+						acked++
+					} else {
+						unknown++
+					}
+					elem := "e" + strconv.Itoa(i)
+					r, ok = c.try(node, SimKindWrite, func(id uint64) any {
+						return SimWrite{ID: id, Key: "set", Op: addElem(elem)}
+					})
+					if ok && r.Err == nil {
+						added = append(added, elem)
+					}
+				}
+				c.run(time.Duration(rng.IntN(20)) * time.Millisecond)
+			}
+			c.heal()
+			c.run(10 * time.Second)
+			d := c.converged()
+			v, err := d["cnt"].CounterValue()
+			t.Logf("counter %d: %d acknowledged, %d unknown; %d adds; duplicates dropped %d, failed sends %d; net %+v",
+				v, acked, unknown, len(added), c.statSum("ml_duplicate"), c.statSum("ml_send_failed"), c.w.NetStats())
+			if err != nil || v < acked || v > acked+unknown {
+				t.Errorf("counter %d (%v): want between the %d acknowledged and %d with the %d unknown", v, err, acked, acked+unknown, unknown)
+			}
+			for _, e := range added {
+				if !slices.Contains(d["set"].Elems, e) {
+					t.Errorf("acknowledged add %s is missing from %v", e, d["set"].Elems)
+				}
+			}
+			for _, id := range c.ids {
+				if q := c.queue(id); q != 0 {
+					t.Errorf("%s still queues %d", id, q)
+				}
+			}
+		})
+	}
+}
