@@ -541,3 +541,37 @@ func TestSimMLConvergesUnderRandomFaults(t *testing.T) {
 		})
 	}
 }
+
+// Lags in /admin/stats: with 10 ms on every link, a ring's second hop shows about twice the
+// end-to-end lag of the first, and a queue-to-ack lag covers a request and its answer.
+func TestSimMLLags(t *testing.T) {
+	c := newMLCluster(t, simSeed(13), mlTestConfig(3, ConflictLWW, TopologyRing))
+	var slow []sim.LinkFault
+	for _, a := range c.ids {
+		for _, b := range c.ids {
+			if a != b {
+				slow = append(slow, sim.LinkFault{From: a, To: b, Delay: 10 * time.Millisecond})
+			}
+		}
+	}
+	if err := c.w.SetLinks(slow); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, "put", c.put("n1", "x", "v", Quorums{}))
+	c.run(time.Second)
+	e2e := func(node string) MLE2EStats { return c.mlStats(node)["ml_e2e"].(map[string]MLE2EStats)["n1"] }
+	one, two := e2e("n2"), e2e("n3")
+	if one.Samples != 1 || two.Samples != 1 {
+		t.Fatalf("e2e samples of n1's write: n2 %d, n3 %d, want 1 and 1", one.Samples, two.Samples)
+	}
+	if one.LastMS < 10 || one.LastMS >= 20 || two.LastMS < 20 || two.LastMS >= 40 {
+		t.Errorf("e2e lags: one hop %.2f ms, two hops %.2f ms; want 10..20 and 20..40", one.LastMS, two.LastMS)
+	}
+	hop := c.mlStats("n1")["ml_peers"].(map[string]MLPeerStats)["n2"]
+	if hop.Delivered != 1 || hop.LastLagMS < 20 || hop.LagP99MS != hop.LastLagMS {
+		t.Errorf("n1's queue to n2: %+v, want 1 delivered with a lag of at least 20 ms", hop)
+	}
+	if got := c.mlStats("n1")["ml_lag_p99_ms"].(float64); got != hop.LagP99MS {
+		t.Errorf("ml_lag_p99_ms = %v, want n2's %v", got, hop.LagP99MS)
+	}
+}
