@@ -575,3 +575,28 @@ func TestSimMLLags(t *testing.T) {
 		t.Errorf("ml_lag_p99_ms = %v, want n2's %v", got, hop.LagP99MS)
 	}
 }
+
+// With fsync never a crash takes back an acknowledged write and its outbox entries: nothing
+// was durable. (A peer that had received it keeps it: multi-leader has no anti-entropy, and the
+// restarted node reuses the lost sequence numbers, so such replicas stay apart.)
+func TestSimMLFsyncNeverCrashLosesAckedWrite(t *testing.T) {
+	cfg := mlTestConfig(2, ConflictLWW, TopologyAll)
+	cfg.Fsync = "never"
+	c := newMLCluster(t, simSeed(14), cfg)
+	c.isolate("n1")
+	mustOK(t, "put", c.put("n1", "x", "a", Quorums{}))
+	if err := c.w.Crash("n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.w.Restart("n1"); err != nil {
+		t.Fatal(err)
+	}
+	c.heal()
+	c.run(3 * time.Second)
+	if d := c.dump("n1"); len(d) != 0 {
+		t.Errorf("n1 holds %v after the crash, want nothing", d)
+	}
+	if d := c.dump("n2"); len(d) != 0 {
+		t.Errorf("n2 holds %v, want nothing: the outbox entry was lost too", d)
+	}
+}
