@@ -45,7 +45,7 @@ func llTestConfig(n int) Config {
 	cfg := DefaultConfig()
 	cfg.Peers = map[string]string{}
 	for i := 1; i <= n; i++ {
-		cfg.Peers["n"+strconv.Itoa(i)] = "sim"
+		cfg.Peers["n"+strconv.Itoa(i)] = "" // the simulator needs no address
 	}
 	cfg.AntiEntropy = 0
 	cfg.ReadRepair = false
@@ -670,5 +670,30 @@ func TestSimReadRepairLateAnswers(t *testing.T) {
 	}
 	if got := c.stat("n1", "read_repair"); got != 1 {
 		t.Errorf("read_repair on n1: got %d, want 1", got)
+	}
+}
+
+func TestSimCheckConfig(t *testing.T) {
+	good := llTestConfig(3)
+	if err := SimCheckConfig(good); err != nil {
+		t.Fatalf("a valid config: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"no nodes", func(c *Config) { c.Peers = nil }, "Peers is empty"},
+		{"bad consistency", func(c *Config) { c.Consistency = "eventual" }, `Consistency "eventual"`},
+		{"w above n", func(c *Config) { c.W = 4 }, "W (4)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := llTestConfig(3)
+			tc.mod(&cfg)
+			err := SimCheckConfig(cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.want)
+			}
+		})
 	}
 }
