@@ -77,7 +77,8 @@ type mlPlace struct {
 // mlBackoffSchedule is the outboxes' retry schedule (decide_ml.go): 20 ms doubling to 1 s.
 var mlBackoffSchedule = backoff{first: mlBackoff, max: mlMaxBack}
 
-// newMLCore builds the multi-leader core of node cfg.ID. It touches nothing until Start.
+// newMLCore builds the multi-leader core of node cfg.ID on env: it checks (or records) the data
+// layout and reads the outboxes; it sends nothing until Start.
 func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, error) {
 	switch cfg.Conflict {
 	case ConflictLWW, ConflictCRDT, ConflictSiblings:
@@ -107,6 +108,9 @@ func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, err
 	for _, p := range c.order {
 		c.peers[p] = &mlOut{id: p}
 	}
+	if err := c.loadMeta(); err != nil {
+		return nil, err
+	}
 	for _, s := range []string{"ml_write", "ml_applied", "ml_duplicate", "ml_forwarded", "ml_sent",
 		"ml_send_failed", "ml_batches", "ml_conflict", "ml_conflict_lww_local_won",
 		"ml_conflict_lww_incoming_won", "ml_conflict_siblings_kept", "ml_conflict_merged",
@@ -116,9 +120,26 @@ func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, err
 	return c, nil
 }
 
-// Start implements Core: it reads each outbox's length and last place, and starts delivering
-// what a previous incarnation left queued.
-func (c *mlCore) Start() {
+// loadMeta checks (or records) the data layout, as storage does for the old Multileader, and
+// reads each outbox's length and last place.
+func (c *mlCore) loadMeta() error {
+	layout := c.cfg.DataLayout()
+	had, err := c.env.Get(string(bucketMeta), []byte("layout"))
+	if err != nil {
+		return err
+	}
+	switch string(had) {
+	case layout:
+	case "":
+		b := &Batch{Ops: []BatchOp{{Bucket: string(bucketMeta), Key: []byte("layout"), Value: []byte(layout)}}}
+		c.disk.persist(b, func(err error) {
+			if err != nil {
+				c.log.Error().Err(err).Msg("recording the data layout")
+			}
+		})
+	default:
+		return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
+	}
 	for _, id := range c.order {
 		p := c.peers[id]
 		p.next = 1
@@ -130,9 +151,14 @@ func (c *mlCore) Start() {
 			return true
 		})
 		if err != nil {
-			c.log.Error().Err(err).Str("peer", id).Msg("reading an outbox at start")
+			return fmt.Errorf("store: reading the outbox to %s: %w", id, err)
 		}
 	}
+	return nil
+}
+
+// Start implements Core: it starts delivering what a previous incarnation left queued.
+func (c *mlCore) Start() {
 	for _, id := range c.order {
 		c.kick(c.peers[id])
 	}
