@@ -58,6 +58,27 @@ type mlOut struct {
 	acked     uint64 // outbox place of the last entry acknowledged since start
 	lags      lagWindow
 	busy      bool // a delivery round is under way (sending, waiting or backing off)
+	// cache mirrors the whole outbox while cached: the entries in place order, so a round
+	// neither scans nor decodes. An outbox longer than mlCacheMax is read from the Env
+	// instead, until it is empty again.
+	cache  []mlQ
+	cached bool
+}
+
+// mlCacheMax is the longest outbox kept in memory (the rest of the time it is read back).
+const mlCacheMax = 4 * mlBatch
+
+// mlQ is one outbox entry: its place, what it holds, and its encoded size.
+type mlQ struct {
+	place uint64
+	out   outEntry
+	size  int64
+}
+
+// mlStaged is an outbox entry staged in a batch, not yet given to Persist.
+type mlStaged struct {
+	peer *mlOut
+	q    mlQ
 }
 
 // mlAckWait is a write waiting for need of the peers at places to acknowledge it.
@@ -153,8 +174,35 @@ func (c *mlCore) loadMeta() error {
 		if err != nil {
 			return fmt.Errorf("store: reading the outbox to %s: %w", id, err)
 		}
+		p.cached = p.queued == 0
 	}
 	return nil
+}
+
+// stage puts an entry into p's outbox in tx and returns its place; queue counts it once tx
+// goes to Persist.
+func (c *mlCore) stage(tx *mlTxn, p *mlOut, out outEntry, enc []byte) uint64 {
+	id := p.place()
+	tx.put(string(outboxBucket(p.id)), u64key(id), enc)
+	tx.staged = append(tx.staged, mlStaged{peer: p, q: mlQ{place: id, out: out, size: int64(len(enc))}})
+	return id
+}
+
+// queue counts the entries tx staged in the outboxes (called as tx goes to Persist: the Env
+// shows them from then on).
+func (c *mlCore) queue(tx *mlTxn) {
+	for _, st := range tx.staged {
+		p := st.peer
+		p.queued++
+		if !p.cached {
+			continue
+		}
+		if len(p.cache) >= mlCacheMax {
+			p.cached, p.cache = false, nil
+			continue
+		}
+		p.cache = append(p.cache, st.q)
+	}
 }
 
 // Start implements Core: it starts delivering what a previous incarnation left queued.
@@ -199,9 +247,7 @@ func (c *mlCore) Write(key string, op WriteOp, q Quorums, done func(error)) {
 		}
 		return
 	}
-	for _, pl := range applied.places {
-		c.peers[pl.peer].queued++
-	}
+	c.queue(tx)
 	var wait *mlAckWait
 	if w > 1 {
 		wait = &mlAckWait{key: key, places: applied.places, need: w - 1, done: done}
@@ -364,8 +410,7 @@ func (c *mlCore) applyLocal(tx *mlTxn, key string, op WriteOp, targets []string)
 		tx.put(string(bucketOwn), []byte(key), cenc)
 	}
 	for _, p := range targets {
-		id := c.peers[p].place()
-		tx.put(string(outboxBucket(p)), u64key(id), oenc)
+		id := c.stage(tx, c.peers[p], outEntry{E: e, Enq: now.UnixNano()}, oenc)
 		out.places = append(out.places, mlPlace{peer: p, id: id})
 	}
 	conf, lost, resolved := c.res.detectLocal(key, c.cfg.ID, seq, cur, rec, merged)
@@ -541,13 +586,17 @@ func (c *mlCore) Stats() map[string]any {
 	for _, id := range c.order {
 		p := c.peers[id]
 		s := MLPeerStats{Queue: p.queued, LastLagMS: mlMS(p.lastLag), Delivered: p.delivered, SendFailures: p.failures}
-		_ = c.env.Scan(string(outboxBucket(id)), nil, func(_, v []byte) bool {
-			var o outEntry
-			if json.Unmarshal(v, &o) == nil && o.Enq != 0 {
-				s.OldestAgeMS = mlMS(time.Duration(max(0, now-o.Enq)))
+		var oldest int64
+		if p.cached {
+			if len(p.cache) > 0 {
+				oldest = p.cache[0].out.Enq
 			}
-			return false
-		})
+		} else if head, err := c.peekOutbox(id, 1); err == nil && len(head) > 0 {
+			oldest = head[0].out.Enq
+		}
+		if oldest != 0 {
+			s.OldestAgeMS = mlMS(time.Duration(max(0, now-oldest)))
+		}
 		p50, p99 := p.lags.percentiles()
 		s.LagP50MS, s.LagP99MS = mlMS(p50), mlMS(p99)
 		total += s.Queue
