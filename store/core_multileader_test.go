@@ -600,3 +600,36 @@ func TestSimMLFsyncNeverCrashLosesAckedWrite(t *testing.T) {
 		t.Errorf("n2 holds %v, want nothing: the outbox entry was lost too", d)
 	}
 }
+
+// An outbox longer than the in-memory mirror is read back from the disk, in batches within
+// the body budget, and mirrored again once empty.
+func TestSimMLLongOutbox(t *testing.T) {
+	cfg := mlTestConfig(2, ConflictCRDT, TopologyAll)
+	cfg.MaxBodyBytes = 4096 // a budget of 64 KiB: about 400 entries a request
+	c := newMLCluster(t, simSeed(15), cfg)
+	c.isolate("n2")
+	const n = mlCacheMax + 100
+	for i := 0; i < n; i++ {
+		mustOK(t, "add", c.write("n1", "set", addElem("e"+strconv.Itoa(i)), Quorums{}))
+	}
+	out := c.w.Node("n1").Program().(*simProgram).core.(*mlCore).peers["n2"]
+	if out.queued != n || out.cached {
+		t.Fatalf("outbox: %d queued, mirrored %v; want %d, not mirrored", out.queued, out.cached, n)
+	}
+	c.heal()
+	c.run(3 * time.Second)
+	if d := c.converged(); len(d["set"].Elems) != n {
+		t.Fatalf("n2 holds %d elements, want %d", len(d["set"].Elems), n)
+	}
+	if out.queued != 0 || !out.cached {
+		t.Errorf("outbox after delivery: %d queued, mirrored %v; want 0, mirrored", out.queued, out.cached)
+	}
+	if b := c.stat("n1", "ml_batches"); b < 3 {
+		t.Errorf("%d entries went in %d batches, want at least 3 (the budget)", n, b)
+	}
+	mustOK(t, "add after", c.write("n1", "set", addElem("last"), Quorums{}))
+	c.run(time.Second)
+	if d := c.converged(); len(d["set"].Elems) != n+1 {
+		t.Errorf("after one more add n2 holds %d elements, want %d", len(d["set"].Elems), n+1)
+	}
+}
