@@ -25,8 +25,9 @@ import (
 // acknowledged once its batch is done; a read answers what it saw once every batch persisted
 // before it is done; a peer's batch is acknowledged once every batch persisted before the
 // answer is done (its own, and the ones that made its duplicates duplicates); and an outbox
-// entry is sent only once every batch before the send is done, so a peer never holds a write
-// its origin could still lose (and reuse the sequence number of) in a crash.
+// entry is sent only once every batch before the send is done, so that (with fsync always) a
+// peer never holds a write its origin could still lose, and reuse the sequence number of, in a
+// crash.
 type mlCore struct {
 	cfg   Config
 	env   Env
@@ -94,9 +95,6 @@ type mlPlace struct {
 	peer string
 	id   uint64
 }
-
-// mlBackoffSchedule is the outboxes' retry schedule (decide_ml.go): 20 ms doubling to 1 s.
-var mlBackoffSchedule = backoff{first: mlBackoff, max: mlMaxBack}
 
 // newMLCore builds the multi-leader core of node cfg.ID on env: it checks (or records) the data
 // layout and reads the outboxes; it sends nothing until Start.
@@ -280,7 +278,7 @@ func (c *mlCore) Write(key string, op WriteOp, q Quorums, done func(error)) {
 			done(nil)
 			return
 		}
-		c.checkAcks() // acknowledgements may not come before the batch is done, but be exact
+		c.checkAcks() // entries are sent once durable, so no peer can have acked yet; but check
 	})
 }
 
@@ -290,7 +288,6 @@ type mlLocal struct {
 	conflict *MLConflict // the write lost at once to the local version (lww)
 	event    *Event      // the ml_superseded event of that conflict
 	resolved bool        // a register write whose context resolved siblings
-	_        struct{}    // keyed literals
 }
 
 // applyLocal stages a local write into tx: the merged record, the key's version vector, the
@@ -452,7 +449,8 @@ func (c *mlCore) vv(tx *mlTxn, key string) (VV, error) {
 	return v, nil
 }
 
-// stampOf describes a record's lww stamp for an event: "ts.node.seq".
+// stampOf describes a record's lww stamp for an event: its dot and timestamp, and whose clock
+// made it.
 func stampOf(r Record) string {
 	if len(r.Sibs) == 0 {
 		return "no stamp"
@@ -546,8 +544,8 @@ func (c *mlCore) Read(key, kind string, q Quorums, done func(Record, error)) {
 
 // ---- conflicts ----
 
-// noteConflict counts a conflict, keeps it for /admin/stats and reports it as an event: ev if
-// given, else one built from c.
+// noteConflict counts a conflict, keeps it for /admin/stats and reports ev, if given, as an
+// event (apply reports its own).
 func (c *mlCore) noteConflict(conf MLConflict, ev *Event) {
 	c.stats.Inc("ml_conflict")
 	switch conf.Resolution {

@@ -107,7 +107,7 @@ func (c *mlCore) send(p *mlOut, batch []mlQ) {
 			p.failures++
 			p.fails++
 			c.stats.Inc("ml_send_failed")
-			c.env.After(mlBackoffSchedule.delay(p.fails, nil), func() { c.round(p) })
+			c.env.After(backoff{first: mlBackoff, max: mlMaxBack}.delay(p.fails, nil), func() { c.round(p) })
 			return
 		}
 		p.fails = 0
