@@ -232,15 +232,21 @@ func (c *mlCore) apply(from string, entries []mlEntry, reply func(answer any, er
 			return
 		}
 		tx.put(string(bucketData), []byte(e.Key), enc)
-		events = append(events, Event{Kind: "ml_applied", Key: e.Key, Peer: e.Origin,
-			Kept: merged.Version(c.res.cons),
-			Why:  fmt.Sprintf("write %s.%d from %s, received from %s", e.Origin, e.Seq, e.Origin, from)})
+		// Each entry is reported as applied or, when last-writer-wins discarded it, as
+		// superseded; a conflict it met is reported beside.
+		applied := Event{Kind: "ml_applied", Key: e.Key, Peer: e.Origin, Kept: merged.Version(c.res.cons),
+			Why: fmt.Sprintf("write %s.%d from %s, received from %s", e.Origin, e.Seq, e.Origin, from)}
 		if conf, ok := c.res.detect(e, cur, merged, vv); ok {
 			conf.At = now
 			confs = append(confs, conf)
+			if conf.Resolution != "lww-local-won" {
+				events = append(events, applied)
+			}
 			events = append(events, c.conflictEvent(conf, e, cur, merged))
 		} else if ev, ok := c.skewDiscard(e, cur, merged); ok {
 			events = append(events, ev)
+		} else {
+			events = append(events, applied)
 		}
 		venc, err := json.Marshal(appliedVV(vv, e))
 		if err != nil {

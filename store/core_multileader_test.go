@@ -231,6 +231,11 @@ func TestSimMLLWWDiscardsTheLaterWriteOfASlowClock(t *testing.T) {
 	if !lostB {
 		t.Errorf("no event says n2's write was lost: %+v", sup)
 	}
+	for _, e := range c.eventsOf("ml_applied") {
+		if e.Node == "n1" && e.Peer == "n2" {
+			t.Errorf("n1 reports n2's discarded write as applied: %+v", e)
+		}
+	}
 	if c.statSum("ml_conflict_lww_incoming_won")+c.statSum("ml_conflict_lww_local_won") == 0 {
 		t.Error("no lww conflict counted")
 	}
