@@ -32,8 +32,9 @@ type llCore struct {
 	peers   []string           // the other nodes, sorted (the anti-entropy order)
 	aeNext  int
 
-	pending map[string]int      // data key -> its writes handed to Persist and not yet done
-	waiters map[string][]func() // data key -> what waits for pending to reach 0
+	persistSeq uint64                 // numbers the writes handed to Persist
+	pending    map[string][]uint64    // data key -> its writes handed to Persist and not yet done, in order
+	waiters    map[string][]keyWaiter // data key -> what waits for some of them
 
 	seq, seqHigh uint64
 	seqWait      []func(uint64, error)
@@ -57,7 +58,7 @@ func newLLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (*llCore, 
 	c := &llCore{
 		cfg: cfg, env: env, stats: stats, log: log,
 		n: cfg.EffectiveN(), ring: NewRing(cfg.NodeIDs(), cfg.VNodes), ir: rulesFor(cfg),
-		trees: map[string]*Merkle{}, pending: map[string]int{}, waiters: map[string][]func(){},
+		trees: map[string]*Merkle{}, pending: map[string][]uint64{}, waiters: map[string][]keyWaiter{},
 	}
 	for _, p := range cfg.NodeIDs() {
 		if p != cfg.ID {

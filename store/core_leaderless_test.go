@@ -344,24 +344,35 @@ func TestSimRefusedHintGoesDeadAndTheRoundGoesOn(t *testing.T) {
 }
 
 func TestSimReadRepairFixesStaleReplica(t *testing.T) {
-	cfg := llTestConfig(3)
-	cfg.HintedHandoff = false
-	cfg.ReadRepair, cfg.ReadRepairSync = true, true
-	c := newSimCluster(t, 4, cfg)
-	c.isolate("n3")
-	mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
-	c.heal()
-	if _, ok := c.dump("n3")["x"]; ok {
-		t.Fatal("n3 has x before the repair")
-	}
-	r := c.get("n1", "x", Quorums{R: 3})
-	mustOK(t, "get r=3", r)
-	if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
-		t.Fatalf("n3 after a synchronous read repair: got %+v, want v1", got)
-	}
-	if c.stat("n1", "read_repair") != 1 || c.stat("n1", "read_repair_sync") != 1 || c.eventCount("read_repair") != 1 {
-		t.Errorf("read_repair %d, read_repair_sync %d, events %d; want 1, 1, 1",
-			c.stat("n1", "read_repair"), c.stat("n1", "read_repair_sync"), c.eventCount("read_repair"))
+	for _, sync := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sync=%v", sync), func(t *testing.T) {
+			cfg := llTestConfig(3)
+			cfg.HintedHandoff = false
+			cfg.ReadRepair, cfg.ReadRepairSync = true, sync
+			c := newSimCluster(t, 4, cfg)
+			c.isolate("n3")
+			mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
+			c.heal()
+			if _, ok := c.dump("n3")["x"]; ok {
+				t.Fatal("n3 has x before the repair")
+			}
+			r := c.get("n1", "x", Quorums{R: 3})
+			mustOK(t, "get r=3", r)
+			if !sync {
+				c.run(time.Second) // the repair runs after the answer
+			}
+			if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
+				t.Fatalf("n3 after the read repair: got %+v, want v1", got)
+			}
+			wantSync := int64(0)
+			if sync {
+				wantSync = 1
+			}
+			if c.stat("n1", "read_repair") != 1 || c.stat("n1", "read_repair_sync") != wantSync || c.eventCount("read_repair") != 1 {
+				t.Errorf("read_repair %d, read_repair_sync %d, events %d; want 1, %d, 1",
+					c.stat("n1", "read_repair"), c.stat("n1", "read_repair_sync"), c.eventCount("read_repair"), wantSync)
+			}
+		})
 	}
 }
 
@@ -695,5 +706,290 @@ func TestSimCheckConfig(t *testing.T) {
 				t.Fatalf("got %v, want an error naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// countingClient counts the replies to each request id.
+type countingClient struct {
+	env     *sim.Env
+	replies map[uint64]int
+}
+
+func (c *countingClient) Receive(m sim.Message) {
+	if r, ok := m.Body.(SimReply); ok {
+		c.replies[r.ID]++
+	}
+}
+
+// TestSimMixedFaultsExactlyOnceAndConverge: registers, counters and sets written and read at
+// random nodes under partitions, crashes, pauses and clock jumps. Every request to a node that
+// stays up gets exactly one reply, and once healed, anti-entropy and hints make every key's
+// replicas equal.
+func TestSimMixedFaultsExactlyOnceAndConverge(t *testing.T) {
+	for _, cons := range []string{LWW, VClock, ABD} {
+		t.Run(cons, func(t *testing.T) {
+			cfg := llTestConfig(5)
+			cfg.Consistency = cons
+			cfg.AntiEntropy = 200 * time.Millisecond
+			cfg.ReadRepair = true
+			scfg := sim.DefaultConfig()
+			scfg.Seed = 21
+			w, err := sim.New(scfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			boot := SimBoot(cfg, zerolog.Nop(), nil)
+			ids := cfg.NodeIDs()
+			for _, id := range ids {
+				if _, err := w.AddNode(id, boot); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cl := &countingClient{replies: map[uint64]int{}}
+			if _, err := w.AddNode("c", func(env *sim.Env) sim.Program { cl.env = env; return cl }); err != nil {
+				t.Fatal(err)
+			}
+			rng := w.Rand("test")
+			var id uint64
+			sentTo := map[uint64]string{}
+			// A request to a node that is not up when it is sent, or that crashes or pauses within
+			// 3s after (an abd operation takes at most two request timeouts), may get no reply.
+			type fault struct {
+				node string
+				at   time.Duration
+			}
+			var faults []fault
+			exempt := map[uint64]bool{}
+			sentAt := map[uint64]time.Duration{}
+			for step := 0; step < 300; step++ {
+				switch rng.IntN(150) {
+				case 0:
+					x := ids[rng.IntN(5)]
+					_ = w.Partition(map[string][]string{x: without(ids, x)})
+				case 1:
+					x := ids[rng.IntN(5)]
+					faults = append(faults, fault{x, w.Now()})
+					_ = w.Crash(x)
+					w.At(w.Now()+300*time.Millisecond, "restart", func() { _ = w.Restart(x) })
+				case 2:
+					x := ids[rng.IntN(5)]
+					faults = append(faults, fault{x, w.Now()})
+					_ = w.Pause(x)
+				case 3:
+					_ = w.SetClock(ids[rng.IntN(5)], time.Duration(rng.IntN(20)-10)*time.Second, 0)
+				case 4, 5, 6, 7, 8, 9:
+					w.Heal()
+				}
+				id++
+				node := ids[rng.IntN(5)]
+				sentTo[id] = node
+				if w.Node(node).State() != sim.Up {
+					exempt[id] = true
+				}
+				sentAt[id] = w.Now()
+				key := "k" + strconv.Itoa(rng.IntN(6))
+				var body any
+				switch rng.IntN(4) {
+				case 0:
+					body = SimRead{ID: id, Key: key, Kind: KindRegister}
+				case 1:
+					body = SimWrite{ID: id, Key: "c" + key, Op: WriteOp{Kind: KindCounter, Delta: int64(rng.IntN(9) - 4)}}
+				case 2:
+					body = SimWrite{ID: id, Key: "s" + key, Op: WriteOp{Kind: KindSet, Elem: strconv.Itoa(step)}}
+				default:
+					body = SimWrite{ID: id, Key: key, Op: WriteOp{Kind: KindRegister, Value: strconv.Itoa(step)}}
+				}
+				kind := SimKindWrite
+				if _, ok := body.(SimRead); ok {
+					kind = SimKindRead
+				}
+				cl.env.Send(node, kind, body)
+				w.Run(w.Now() + time.Duration(rng.IntN(50))*time.Millisecond)
+			}
+			w.Heal()
+			for _, x := range ids {
+				_ = w.Restart(x)
+			}
+			w.Run(w.Now() + 20*time.Second)
+			for i := uint64(1); i <= id; i++ {
+				for _, f := range faults {
+					if f.node == sentTo[i] && f.at >= sentAt[i] && f.at <= sentAt[i]+3*time.Second {
+						exempt[i] = true
+					}
+				}
+			}
+			for i := uint64(1); i <= id; i++ {
+				n := cl.replies[i]
+				if n > 1 || n == 0 && !exempt[i] {
+					t.Errorf("request %d to %s: %d replies, want exactly 1", i, sentTo[i], n)
+				}
+			}
+			// Every replica of every key holds the same record.
+			dumps := map[string]map[string]Record{}
+			keys := map[string]bool{}
+			for _, x := range ids {
+				d, err := SimDump(w.Node(x))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dumps[x] = d
+				for k := range d {
+					keys[k] = true
+				}
+			}
+			sorted := make([]string, 0, len(keys))
+			for k := range keys {
+				sorted = append(sorted, k)
+			}
+			slices.Sort(sorted)
+			for _, k := range sorted {
+				reps := SimReplicas(cfg, k)
+				first := dumps[reps[0]][k]
+				for _, r := range reps[1:] {
+					if got := dumps[r][k]; !got.Equal(first) {
+						t.Errorf("key %s: %s holds %s, %s holds %s", k, reps[0], first.Version(cons), r, got.Version(cons))
+					}
+				}
+			}
+			t.Logf("%d requests (%d exempt), %d keys", id, len(exempt), len(sorted))
+			if len(sorted) < 10 {
+				t.Errorf("only %d keys written", len(sorted))
+			}
+		})
+	}
+}
+
+func without(xs []string, x string) []string {
+	var out []string
+	for _, y := range xs {
+		if y != x {
+			out = append(out, y)
+		}
+	}
+	return out
+}
+
+// TestSimSuspicionSkipsAndProbeClears: a replica that timed out is suspected, so the next write
+// skips it (straight to a hint); once it answers a probe, writes go to it again.
+func TestSimSuspicionSkipsAndProbeClears(t *testing.T) {
+	cfg := llTestConfig(4)
+	key := keyWith(t, cfg, func(_ string, w []string) bool { return w[0] == "n1" && slices.Contains(w[:3], "n4") })
+	c := newSimCluster(t, 13, cfg)
+	c.isolate("n4")
+	mustOK(t, "first put", c.put("n1", key, "v1", Quorums{W: 2}))
+	c.run(time.Second) // the direct write to n4 times out: n4 is suspected
+	if got := c.stat("n1", "replica_suspected_skip"); got != 0 {
+		t.Fatalf("replica_suspected_skip before any suspicion: %d", got)
+	}
+	mustOK(t, "second put", c.put("n1", key, "v2", Quorums{W: 2}))
+	if got := c.stat("n1", "replica_suspected_skip"); got != 1 {
+		t.Fatalf("replica_suspected_skip after n4 timed out: got %d, want 1", got)
+	}
+	c.heal()
+	c.run(time.Second) // a probe reaches n4: no longer suspected
+	mustOK(t, "third put", c.put("n1", key, "v3", Quorums{W: 3}))
+	if got := c.stat("n1", "replica_suspected_skip"); got != 1 {
+		t.Errorf("replica_suspected_skip after the probe: got %d, want still 1", got)
+	}
+	if got := c.dump("n4")[key]; got.Values()[0] != "v3" {
+		t.Errorf("n4 after the third put (w=3): got %+v", got)
+	}
+}
+
+// TestSimAntiEntropyPages: records that do not fit one request travel in several pages, both
+// ways, and the replicas converge.
+func TestSimAntiEntropyPages(t *testing.T) {
+	cfg := llTestConfig(2)
+	cfg.N, cfg.W, cfg.R = 2, 1, 1
+	cfg.HintedHandoff = false
+	cfg.AntiEntropy = 300 * time.Millisecond
+	cfg.MaxBodyBytes = 1024 // a record budget of 16 KiB: 2 KiB values, 8 a page
+	scfg := sim.DefaultConfig()
+	scfg.Seed, scfg.KeepTrace = 14, true
+	c := newSimClusterOn(t, scfg, cfg)
+	big := strings.Repeat("x", 2000)
+	c.isolate("n2")
+	for i := 0; i < 20; i++ {
+		mustOK(t, "put at n1", c.put("n1", fmt.Sprintf("a%02d", i), big, Quorums{}))
+		mustOK(t, "put at n2", c.put("n2", fmt.Sprintf("b%02d", i), big, Quorums{}))
+	}
+	c.heal()
+	c.run(5 * time.Second)
+	for _, id := range c.ids {
+		if got := len(c.dump(id)); got != 40 {
+			t.Errorf("%s holds %d keys, want 40", id, got)
+		}
+	}
+	// Each side's 20 records take 3 pages: 3 pushes, and 2 more asks for the answer's pages.
+	syncs := 0
+	for _, line := range strings.Split(string(c.w.Trace().Bytes()), "\n") {
+		if strings.Contains(line, "send") && strings.Contains(line, "rpc/internal/ae/sync") {
+			syncs++
+		}
+	}
+	if syncs < 5 {
+		t.Errorf("%d anti-entropy sync requests, want at least 5 (paged)", syncs)
+	}
+	if c.stat("n1", "ae_record_too_large")+c.stat("n2", "ae_record_too_large") != 0 {
+		t.Error("a record counted as too large")
+	}
+}
+
+// TestSimBusyKeyDoesNotStarveReads: a read waits only for the writes of its key handed to
+// the disk before it, not for those that keep coming after.
+func TestSimBusyKeyDoesNotStarveReads(t *testing.T) {
+	scfg := sim.DefaultConfig()
+	scfg.Disk.SyncLatency = 50 * time.Millisecond
+	cfg := llTestConfig(3)
+	cfg.W, cfg.R = 1, 1
+	c := newSimClusterOn(t, scfg, cfg)
+	mustOK(t, "warm-up put", c.put("n1", "x", "v0", Quorums{}))
+	start := c.w.Now()
+	for i := 1; i <= 200; i++ { // a write of x every 10ms for 2s, none waited for
+		c.w.At(start+time.Duration(i)*10*time.Millisecond, "write", func() {
+			c.send("n1", SimKindWrite, func(id uint64) any {
+				return SimWrite{ID: id, Key: "x", Op: WriteOp{Kind: KindRegister, Value: "v" + strconv.Itoa(i)}}
+			})
+		})
+	}
+	c.run(500 * time.Millisecond)
+	sent := c.w.Now()
+	r := c.get("n1", "x", Quorums{})
+	mustOK(t, "read of the busy key", r)
+	if took := c.w.Now() - sent; took > 200*time.Millisecond {
+		t.Fatalf("the read took %s while x kept being written (a sync takes 50ms)", took)
+	}
+	if value(r) == "v0" || value(r) == "" {
+		t.Errorf("read %q, want one of the writes made before it", value(r))
+	}
+}
+
+func TestSimClientBadInput(t *testing.T) {
+	c := newSimCluster(t, 15, llTestConfig(3))
+	for _, tc := range []struct {
+		name, kind string
+		body       func(id uint64) any
+		want       string
+	}{
+		{"empty key", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Op: WriteOp{Kind: KindRegister, Value: "v"}}
+		}, "key is empty"},
+		{"w above n", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Key: "k", Op: WriteOp{Kind: KindRegister}, Q: Quorums{W: 4}}
+		}, "w 4 out of range"},
+		{"unknown write kind", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Key: "k", Op: WriteOp{Kind: "map"}}
+		}, `kind "map"`},
+		{"unknown read kind", SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: "k", Kind: "map"} }, `kind "map"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.do("n1", tc.kind, tc.body)
+			if r.Err == nil || r.Err.Status != 400 || !strings.Contains(r.Err.Msg, tc.want) {
+				t.Fatalf("got %+v, want a 400 naming %q", r.Err, tc.want)
+			}
+		})
+	}
+	if got := c.stat("n1", "client_bad_request"); got != 4 {
+		t.Errorf("client_bad_request: got %d, want 4", got)
 	}
 }
