@@ -25,8 +25,9 @@ import (
 // acknowledged once its batch is done; a read answers what it saw once every batch persisted
 // before it is done; a peer's batch is acknowledged once every batch persisted before the
 // answer is done (its own, and the ones that made its duplicates duplicates); and an outbox
-// entry is sent only once every batch before the send is done, so a peer never holds a write
-// its origin could still lose (and reuse the sequence number of) in a crash.
+// entry is sent only once every batch before the send is done, so that (with fsync always) a
+// peer never holds a write its origin could still lose, and reuse the sequence number of, in a
+// crash.
 type mlCore struct {
 	cfg   Config
 	env   Env
@@ -58,6 +59,27 @@ type mlOut struct {
 	acked     uint64 // outbox place of the last entry acknowledged since start
 	lags      lagWindow
 	busy      bool // a delivery round is under way (sending, waiting or backing off)
+	// cache mirrors the whole outbox while cached: the entries in place order, so a round
+	// neither scans nor decodes. An outbox longer than mlCacheMax is read from the Env
+	// instead, until it is empty again.
+	cache  []mlQ
+	cached bool
+}
+
+// mlCacheMax is the longest outbox kept in memory (the rest of the time it is read back).
+const mlCacheMax = 4 * mlBatch
+
+// mlQ is one outbox entry: its place, what it holds, and its encoded size.
+type mlQ struct {
+	place uint64
+	out   outEntry
+	size  int64
+}
+
+// mlStaged is an outbox entry staged in a batch, not yet given to Persist.
+type mlStaged struct {
+	peer *mlOut
+	q    mlQ
 }
 
 // mlAckWait is a write waiting for need of the peers at places to acknowledge it.
@@ -74,10 +96,8 @@ type mlPlace struct {
 	id   uint64
 }
 
-// mlBackoffSchedule is the outboxes' retry schedule (decide_ml.go): 20 ms doubling to 1 s.
-var mlBackoffSchedule = backoff{first: mlBackoff, max: mlMaxBack}
-
-// newMLCore builds the multi-leader core of node cfg.ID. It touches nothing until Start.
+// newMLCore builds the multi-leader core of node cfg.ID on env: it checks (or records) the data
+// layout and reads the outboxes; it sends nothing until Start.
 func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, error) {
 	switch cfg.Conflict {
 	case ConflictLWW, ConflictCRDT, ConflictSiblings:
@@ -107,6 +127,9 @@ func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, err
 	for _, p := range c.order {
 		c.peers[p] = &mlOut{id: p}
 	}
+	if err := c.loadMeta(); err != nil {
+		return nil, err
+	}
 	for _, s := range []string{"ml_write", "ml_applied", "ml_duplicate", "ml_forwarded", "ml_sent",
 		"ml_send_failed", "ml_batches", "ml_conflict", "ml_conflict_lww_local_won",
 		"ml_conflict_lww_incoming_won", "ml_conflict_siblings_kept", "ml_conflict_merged",
@@ -116,9 +139,26 @@ func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, err
 	return c, nil
 }
 
-// Start implements Core: it reads each outbox's length and last place, and starts delivering
-// what a previous incarnation left queued.
-func (c *mlCore) Start() {
+// loadMeta checks (or records) the data layout, as storage does for the old Multileader, and
+// reads each outbox's length and last place.
+func (c *mlCore) loadMeta() error {
+	layout := c.cfg.DataLayout()
+	had, err := c.env.Get(string(bucketMeta), []byte("layout"))
+	if err != nil {
+		return err
+	}
+	switch string(had) {
+	case layout:
+	case "":
+		b := &Batch{Ops: []BatchOp{{Bucket: string(bucketMeta), Key: []byte("layout"), Value: []byte(layout)}}}
+		c.disk.persist(b, func(err error) {
+			if err != nil {
+				c.log.Error().Err(err).Msg("recording the data layout")
+			}
+		})
+	default:
+		return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
+	}
 	for _, id := range c.order {
 		p := c.peers[id]
 		p.next = 1
@@ -130,9 +170,41 @@ func (c *mlCore) Start() {
 			return true
 		})
 		if err != nil {
-			c.log.Error().Err(err).Str("peer", id).Msg("reading an outbox at start")
+			return fmt.Errorf("store: reading the outbox to %s: %w", id, err)
 		}
+		p.cached = p.queued == 0
 	}
+	return nil
+}
+
+// stage puts an entry into p's outbox in tx and returns its place; queue counts it once tx
+// goes to Persist.
+func (c *mlCore) stage(tx *mlTxn, p *mlOut, out outEntry, enc []byte) uint64 {
+	id := p.place()
+	tx.put(string(outboxBucket(p.id)), u64key(id), enc)
+	tx.staged = append(tx.staged, mlStaged{peer: p, q: mlQ{place: id, out: out, size: int64(len(enc))}})
+	return id
+}
+
+// queue counts the entries tx staged in the outboxes (called as tx goes to Persist: the Env
+// shows them from then on).
+func (c *mlCore) queue(tx *mlTxn) {
+	for _, st := range tx.staged {
+		p := st.peer
+		p.queued++
+		if !p.cached {
+			continue
+		}
+		if len(p.cache) >= mlCacheMax {
+			p.cached, p.cache = false, nil
+			continue
+		}
+		p.cache = append(p.cache, st.q)
+	}
+}
+
+// Start implements Core: it starts delivering what a previous incarnation left queued.
+func (c *mlCore) Start() {
 	for _, id := range c.order {
 		c.kick(c.peers[id])
 	}
@@ -144,7 +216,10 @@ func (c *mlCore) Start() {
 // (with w > 1, once w-1 of the peers it was sent to acknowledged it too).
 func (c *mlCore) Write(key string, op WriteOp, q Quorums, done func(error)) {
 	targets := MLTargets(c.cfg.Topology, c.ids, c.cfg.ID, c.cfg.ID)
-	w := max(q.W, 1)
+	w := q.W
+	if w <= 0 {
+		w = c.cfg.EffectiveW()
+	}
 	if w > 1+len(targets) {
 		c.stats.Inc("outcome_failed")
 		done(&OpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(
@@ -170,9 +245,7 @@ func (c *mlCore) Write(key string, op WriteOp, q Quorums, done func(error)) {
 		}
 		return
 	}
-	for _, pl := range applied.places {
-		c.peers[pl.peer].queued++
-	}
+	c.queue(tx)
 	var wait *mlAckWait
 	if w > 1 {
 		wait = &mlAckWait{key: key, places: applied.places, need: w - 1, done: done}
@@ -205,7 +278,7 @@ func (c *mlCore) Write(key string, op WriteOp, q Quorums, done func(error)) {
 			done(nil)
 			return
 		}
-		c.checkAcks() // acknowledgements may not come before the batch is done, but be exact
+		c.checkAcks() // entries are sent once durable, so no peer can have acked yet; but check
 	})
 }
 
@@ -215,7 +288,6 @@ type mlLocal struct {
 	conflict *MLConflict // the write lost at once to the local version (lww)
 	event    *Event      // the ml_superseded event of that conflict
 	resolved bool        // a register write whose context resolved siblings
-	_        struct{}    // keyed literals
 }
 
 // applyLocal stages a local write into tx: the merged record, the key's version vector, the
@@ -335,8 +407,7 @@ func (c *mlCore) applyLocal(tx *mlTxn, key string, op WriteOp, targets []string)
 		tx.put(string(bucketOwn), []byte(key), cenc)
 	}
 	for _, p := range targets {
-		id := c.peers[p].place()
-		tx.put(string(outboxBucket(p)), u64key(id), oenc)
+		id := c.stage(tx, c.peers[p], outEntry{E: e, Enq: now.UnixNano()}, oenc)
 		out.places = append(out.places, mlPlace{peer: p, id: id})
 	}
 	conf, lost, resolved := c.res.detectLocal(key, c.cfg.ID, seq, cur, rec, merged)
@@ -378,7 +449,8 @@ func (c *mlCore) vv(tx *mlTxn, key string) (VV, error) {
 	return v, nil
 }
 
-// stampOf describes a record's lww stamp for an event: "ts.node.seq".
+// stampOf describes a record's lww stamp for an event: its dot and timestamp, and whose clock
+// made it.
 func stampOf(r Record) string {
 	if len(r.Sibs) == 0 {
 		return "no stamp"
@@ -472,8 +544,8 @@ func (c *mlCore) Read(key, kind string, q Quorums, done func(Record, error)) {
 
 // ---- conflicts ----
 
-// noteConflict counts a conflict, keeps it for /admin/stats and reports it as an event: ev if
-// given, else one built from c.
+// noteConflict counts a conflict, keeps it for /admin/stats and reports ev, if given, as an
+// event (apply reports its own).
 func (c *mlCore) noteConflict(conf MLConflict, ev *Event) {
 	c.stats.Inc("ml_conflict")
 	switch conf.Resolution {
@@ -512,13 +584,17 @@ func (c *mlCore) Stats() map[string]any {
 	for _, id := range c.order {
 		p := c.peers[id]
 		s := MLPeerStats{Queue: p.queued, LastLagMS: mlMS(p.lastLag), Delivered: p.delivered, SendFailures: p.failures}
-		_ = c.env.Scan(string(outboxBucket(id)), nil, func(_, v []byte) bool {
-			var o outEntry
-			if json.Unmarshal(v, &o) == nil && o.Enq != 0 {
-				s.OldestAgeMS = mlMS(time.Duration(max(0, now-o.Enq)))
+		var oldest int64
+		if p.cached {
+			if len(p.cache) > 0 {
+				oldest = p.cache[0].out.Enq
 			}
-			return false
-		})
+		} else if head, err := c.peekOutbox(id, 1); err == nil && len(head) > 0 {
+			oldest = head[0].out.Enq
+		}
+		if oldest != 0 {
+			s.OldestAgeMS = mlMS(time.Duration(max(0, now-oldest)))
+		}
 		p50, p99 := p.lags.percentiles()
 		s.LagP50MS, s.LagP99MS = mlMS(p50), mlMS(p99)
 		total += s.Queue

@@ -42,23 +42,42 @@ func (c *mlCore) kick(p *mlOut) {
 // round sends the head of p's outbox as one batch, within the peer's body limit, once every
 // batch persisted before is durable; it ends when the outbox is empty.
 func (c *mlCore) round(p *mlOut) {
-	batch, err := c.peekOutbox(p.id, mlBatch)
-	if err != nil {
-		c.log.Error().Err(err).Str("peer", p.id).Msg("reading outbox")
-		c.env.After(mlMaxBack, func() { c.round(p) })
-		return
+	var batch []mlQ
+	if p.cached {
+		batch = p.cache[:min(len(p.cache), mlBatch)]
+	} else {
+		var err error
+		if batch, err = c.peekOutbox(p.id, mlBatch); err != nil {
+			c.log.Error().Err(err).Str("peer", p.id).Msg("reading outbox")
+			c.env.After(mlMaxBack, func() { c.round(p) })
+			return
+		}
 	}
 	if len(batch) == 0 {
 		p.busy = false
 		return
 	}
-	batch = fitEntries(batch, recordBudget(c.cfg.MaxBodyBytes))
+	batch = fitQueued(batch, recordBudget(c.cfg.MaxBodyBytes))
 	c.disk.barrier(func() { c.send(p, batch) })
 }
 
-// peekOutbox returns up to n entries at the head of peer's outbox.
-func (c *mlCore) peekOutbox(peer string, n int) ([]queued, error) {
-	var out []queued
+// fitQueued keeps the longest prefix of batch whose encoded entries fit the record budget of
+// one request, and at least one entry (fitEntries' rule; an entry's size is that of its
+// outbox encoding, a little more than the entry's own).
+func fitQueued(batch []mlQ, budget int64) []mlQ {
+	var used int64
+	for i, q := range batch {
+		if i > 0 && used+q.size+1 > budget {
+			return batch[:i]
+		}
+		used += q.size + 1
+	}
+	return batch
+}
+
+// peekOutbox returns up to n entries at the head of peer's outbox, read from the Env.
+func (c *mlCore) peekOutbox(peer string, n int) ([]mlQ, error) {
+	var out []mlQ
 	var bad error
 	err := c.env.Scan(string(outboxBucket(peer)), nil, func(k, v []byte) bool {
 		var o outEntry
@@ -66,7 +85,7 @@ func (c *mlCore) peekOutbox(peer string, n int) ([]queued, error) {
 			bad = fmt.Errorf("store: corrupt outbox entry for %s: %w", peer, err)
 			return false
 		}
-		out = append(out, queued{id: append([]byte{}, k...), out: o})
+		out = append(out, mlQ{place: u64val(k), out: o, size: int64(len(v))})
 		return len(out) < n
 	})
 	if err == nil {
@@ -77,7 +96,7 @@ func (c *mlCore) peekOutbox(peer string, n int) ([]queued, error) {
 
 // send delivers batch to p; on success the entries leave the outbox, on failure the round is
 // retried after the backoff (20 ms doubling to 1 s, decide_ml.go).
-func (c *mlCore) send(p *mlOut, batch []queued) {
+func (c *mlCore) send(p *mlOut, batch []mlQ) {
 	req := &mlApplyReq{Entries: make([]mlEntry, len(batch))}
 	for i, q := range batch {
 		req.Entries[i] = q.out.E
@@ -88,13 +107,13 @@ func (c *mlCore) send(p *mlOut, batch []queued) {
 			p.failures++
 			p.fails++
 			c.stats.Inc("ml_send_failed")
-			c.env.After(mlBackoffSchedule.delay(p.fails, nil), func() { c.round(p) })
+			c.env.After(backoff{first: mlBackoff, max: mlMaxBack}.delay(p.fails, nil), func() { c.round(p) })
 			return
 		}
 		p.fails = 0
 		tx := newMLTxn(c.env)
 		for _, q := range batch {
-			tx.del(string(outboxBucket(p.id)), q.id)
+			tx.del(string(outboxBucket(p.id)), u64key(q.place))
 		}
 		// Not waited for: if the deletion is lost, the entries are sent again and the peer
 		// drops them as duplicates.
@@ -103,9 +122,15 @@ func (c *mlCore) send(p *mlOut, batch []queued) {
 				c.log.Error().Err(err).Str("peer", p.id).Msg("removing delivered entries")
 			}
 		})
-		p.acked = u64val(batch[len(batch)-1].id)
-		now := c.env.Now().UnixNano()
+		p.acked = batch[len(batch)-1].place
 		p.queued -= int64(len(batch))
+		switch {
+		case p.cached: // the batch is the cache's head: entries are only ever appended
+			p.cache = p.cache[len(batch):]
+		case p.queued == 0: // empty again: the cache mirrors it from here on
+			p.cached, p.cache = true, nil
+		}
+		now := c.env.Now().UnixNano()
 		p.delivered += int64(len(batch))
 		c.stats.Add("ml_sent", int64(len(batch)))
 		for _, q := range batch {
@@ -169,12 +194,13 @@ func (c *mlCore) apply(from string, entries []mlEntry, reply func(answer any, er
 			if p == from || c.peers[p] == nil {
 				continue
 			}
-			enc, err := json.Marshal(outEntry{E: e, Enq: now.UnixNano()})
+			out := outEntry{E: e, Enq: now.UnixNano()}
+			enc, err := json.Marshal(out)
 			if err != nil {
 				fail(err)
 				return
 			}
-			tx.put(string(outboxBucket(p)), u64key(c.peers[p].place()), enc)
+			c.stage(tx, c.peers[p], out, enc)
 			fwd[p]++
 		}
 		raw, err := tx.get(string(bucketData), []byte(e.Key))
@@ -206,13 +232,21 @@ func (c *mlCore) apply(from string, entries []mlEntry, reply func(answer any, er
 			return
 		}
 		tx.put(string(bucketData), []byte(e.Key), enc)
-		events = append(events, Event{Kind: "ml_applied", Key: e.Key, Peer: e.Origin,
-			Kept: merged.Version(c.res.cons),
-			Why:  fmt.Sprintf("write %s.%d from %s, received from %s", e.Origin, e.Seq, e.Origin, from)})
+		// Each entry is reported as applied or, when last-writer-wins discarded it, as
+		// superseded; a conflict it met is reported beside.
+		applied := Event{Kind: "ml_applied", Key: e.Key, Peer: e.Origin, Kept: merged.Version(c.res.cons),
+			Why: fmt.Sprintf("write %s.%d from %s, received from %s", e.Origin, e.Seq, e.Origin, from)}
 		if conf, ok := c.res.detect(e, cur, merged, vv); ok {
 			conf.At = now
 			confs = append(confs, conf)
+			if conf.Resolution != "lww-local-won" {
+				events = append(events, applied)
+			}
 			events = append(events, c.conflictEvent(conf, e, cur, merged))
+		} else if ev, ok := c.skewDiscard(e, cur, merged); ok {
+			events = append(events, ev)
+		} else {
+			events = append(events, applied)
 		}
 		venc, err := json.Marshal(appliedVV(vv, e))
 		if err != nil {
@@ -223,9 +257,7 @@ func (c *mlCore) apply(from string, entries []mlEntry, reply func(answer any, er
 	}
 	var perr error
 	if len(tx.b.Ops) > 0 {
-		for _, p := range c.order {
-			c.peers[p].queued += int64(fwd[p])
-		}
+		c.queue(tx)
 		c.disk.persist(&tx.b, func(err error) { perr = err })
 	}
 	c.disk.barrier(func() {
@@ -274,6 +306,19 @@ func (c *mlCore) conflictEvent(conf MLConflict, e mlEntry, cur, merged Record) E
 		ev.Why = fmt.Sprintf("concurrent write %s.%d from %s merged (%s)", e.Origin, e.Seq, e.Origin, e.Rec.Kind)
 	}
 	return ev
+}
+
+// skewDiscard reports an incoming lww write that was not concurrent with the version here (its
+// origin had seen that version) and still lost to it: stamped earlier by a clock behind the one
+// that stamped the version here. Not a conflict (no stat counts it), but a write discarded.
+func (c *mlCore) skewDiscard(e mlEntry, cur, merged Record) (Event, bool) {
+	if !c.res.lww(e.Rec.Kind) || cur.Empty() || len(merged.Sibs) == 0 || len(e.Rec.Sibs) == 0 ||
+		sameDot(merged.Sibs[0], e.Rec.Sibs[0]) {
+		return Event{}, false
+	}
+	return Event{Kind: "ml_superseded", Key: e.Key, Peer: e.Origin, Kept: merged.Version(c.res.cons), Lost: e.Rec.Version(c.res.cons),
+		Why: fmt.Sprintf("last writer wins: the incoming write (%s) came after the version here (%s), whose write its origin had seen, but is stamped earlier: the clocks disagree, and it is discarded",
+			stampOf(e.Rec), stampOf(cur))}, true
 }
 
 // noteE2E records a batch's end-to-end lags.

@@ -9,6 +9,8 @@ type mlTxn struct {
 	env  Env
 	b    Batch
 	over map[string][]byte // bucket "\x00" key -> value written by this batch (nil: deleted)
+	// staged are the outbox entries the batch adds (mlCore.stage), counted once it persists.
+	staged []mlStaged
 }
 
 func newMLTxn(env Env) *mlTxn { return &mlTxn{env: env, over: map[string][]byte{}} }

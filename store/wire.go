@@ -55,5 +55,8 @@ var (
 // internalRequest returns a new zero value (a pointer) of the internal request served at
 // route, or nil: what a shell or the simulator decodes a peer's request into.
 func internalRequest(route string) Request {
-	return leaderlessRequest(route)
+	if r := leaderlessRequest(route); r != nil {
+		return r
+	}
+	return multileaderRequest(route)
 }
