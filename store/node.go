@@ -87,7 +87,9 @@ func (g *gate) closeAndWait() {
 	<-zero
 }
 
-// New opens the node's storage and builds it; Serve runs it.
+// New opens the node's storage, builds its replication core (Config.Mode) and starts the loop
+// that runs it, so the handler answers at once; Serve serves the node and, when it ends, stops
+// the loop and closes the storage. A node is built to be served.
 func New(cfg Config, log zerolog.Logger) (*Node, error) {
 	return newNode(cfg, log, coreModeOf(cfg))
 }
@@ -226,8 +228,8 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// close stops the node's loop (after the work in flight drained) or background work, and closes
-// the transport and the storage. Serve calls it; so do tests of a node that never served.
+// close stops the node's loop (once the work in flight drained) and closes the transport and
+// the storage. Serve calls it; so do tests of a node that never served.
 func (n *Node) close() error {
 	var err error
 	n.release.Do(func() {

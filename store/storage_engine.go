@@ -9,14 +9,14 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Engine is the node's durable key-value store, the one thing storage needs from a disk: named
-// buckets of byte keys kept in key order, read one key at a time or scanned, and written in
-// atomic batches with explicit durability. bbolt and pebble implement it; a simulated disk can
-// too (durable only once synced).
+// Engine is the node's durable key-value store, the one thing the node's storage
+// (shellStorage) needs from a disk: named buckets of byte keys kept in key order, read one key
+// at a time or scanned, and written in atomic batches with explicit durability. bbolt and pebble
+// implement it; a simulated disk can too (durable only once synced).
 //
-// Apply calls come one at a time (storage's committer makes them); Get and Scan may run at any
-// time, concurrently with Apply and with each other, and see a batch only once its Apply has
-// returned: a reader never sees a write that is not yet as durable as its Apply asked.
+// Apply calls come one at a time (shellStorage's committer makes them); Get and Scan may run at
+// any time, concurrently with Apply and with each other, and see a batch only once its Apply
+// has returned: a reader never sees a write that is not yet as durable as its Apply asked.
 type Engine interface {
 	// Get returns a copy of the value of key in bucket, or nil if there is none (an empty value
 	// is a non-nil empty slice).
