@@ -426,6 +426,7 @@ func TestSimMLSameSeedSameTrace(t *testing.T) {
 		return c.w.Trace().Sum()
 	}
 	a, b := run(11), run(11)
+	t.Logf("seed 11: trace %s", a)
 	if a != b {
 		t.Fatalf("same seed, different traces: %s vs %s", a, b)
 	}
