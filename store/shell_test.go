@@ -597,3 +597,34 @@ func TestShellInternalAPIDecodesStrictlyBeforeTheCore(t *testing.T) {
 		})
 	}
 }
+
+// silentCore never answers a client operation: the shell's wait must end with the request.
+type silentCore struct{ testCore }
+
+func (*silentCore) Write(string, WriteOp, Quorums, func(error))       {}
+func (*silentCore) Read(string, string, Quorums, func(Record, error)) {}
+
+func TestShellWaitEndsWithTheRequestAndSaysTheOutcomeIsUnknown(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ID, cfg.DataDir, cfg.Peers = "n1", t.TempDir(), map[string]string{"n1": "127.0.0.1:1"}
+	cfg.Fsync = "never"
+	mode := &coreMode{build: func(cfg Config, env Env, _ *Stats, _ zerolog.Logger) (Core, error) {
+		return &silentCore{testCore{t: t, id: cfg.ID, env: env}}, nil
+	}}
+	n, err := newNode(cfg, zerolog.New(zerolog.NewTestWriter(t)), mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client went away
+	var oe *OpError
+	if err := n.sh.Write(ctx, "k", WriteOp{Kind: KindRegister, Value: "v"}, Quorums{W: 1, R: 1}); !errors.As(err, &oe) ||
+		oe.Status != http.StatusServiceUnavailable || oe.Outcome != client.OutcomeIndeterminate {
+		t.Errorf("a write whose request ended: got %v, want a 503 with outcome indeterminate", err)
+	}
+	if _, err := n.sh.Read(ctx, "k", KindRegister, Quorums{W: 1, R: 1}); !errors.As(err, &oe) ||
+		oe.Status != http.StatusServiceUnavailable || oe.Outcome != client.OutcomeFailed {
+		t.Errorf("a read whose request ended: got %v, want a 503 with outcome failed", err)
+	}
+}
