@@ -355,3 +355,14 @@ func (f *finalReads) try(ki, try int) {
 	})
 	readKeyAsync(&f.cfg, c, key, func(res opResult, _ string) { end(res) })
 }
+
+// InFlight is the number of workers with an op running.
+func (p *Procs) InFlight() int {
+	n := 0
+	for i := range p.workers {
+		if p.seq[i]%2 == 1 {
+			n++
+		}
+	}
+	return n
+}

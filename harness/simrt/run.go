@@ -1,0 +1,421 @@
+package simrt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/history"
+	"github.com/faultline/faultline/nemesis"
+	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/sim"
+	"github.com/faultline/faultline/sim/faults"
+	"github.com/faultline/faultline/sim/record"
+	"github.com/faultline/faultline/store"
+	"github.com/faultline/faultline/workloads"
+)
+
+// Name is the runtime's name, in config.json and the output.
+const Name = "sim"
+
+// EventsFile is the store's internal decisions, one JSON object (store.Event) a line, in
+// virtual time.
+const EventsFile = "events.jsonl"
+
+// Note says plainly what is real and what is not, beside the runtime's name.
+const Note = " (one process, virtual time: the network, the disks and the clocks are SIMULATED from the seed; the store's own code runs on them)"
+
+// quiesceEvery is how often the settle phase compares the replicas (virtual time).
+const quiesceEvery = 250 * time.Millisecond
+
+// Options are what a simulated run is wired from.
+type Options struct {
+	Store Store          // the store under test (Reference: the reference store's core)
+	Log   zerolog.Logger // harness events
+	// Schedule, when set, replaces the schedule generated from the seed (replay).
+	Schedule *nemesis.Schedule
+	// NoSave runs the simulation only: no run folder, no checking (benchmarks, determinism
+	// tests). The Outcome still has the history's hash.
+	NoSave bool
+	_      struct{}
+}
+
+// Outcome is what a simulated run produced.
+type Outcome struct {
+	harness.Outcome
+	Virtual       time.Duration // virtual time simulated, settling and final reads included
+	Wall          time.Duration // wall time the simulation took, before checking
+	HistorySHA256 string        // sha256 of history.jsonl's bytes
+	TraceSHA256   string        // sha256 of the simulator's trace (every event and decision)
+	Fired         uint64        // simulator events run
+	Events        int           // store events (events.jsonl lines)
+	Net           sim.NetStats  // message counters
+	History       []history.Op  // the history (do not modify)
+}
+
+// Speed is virtual seconds per wall second.
+func (o *Outcome) Speed() float64 {
+	if o.Wall <= 0 {
+		return 0
+	}
+	return o.Virtual.Seconds() / o.Wall.Seconds()
+}
+
+// Check refuses what the simulator cannot run: another target than the reference store,
+// compare-and-set (the reference store has none).
+func Check(cfg harness.Config) error {
+	if cfg.TargetName() != harness.ReferenceTarget {
+		return fmt.Errorf("the sim runtime runs the reference store only (it needs the store's core), not target %s", cfg.TargetName())
+	}
+	if cfg.CAS > 0 {
+		return errors.New("the sim runtime: the reference store has no compare-and-set (--cas)")
+	}
+	return nil
+}
+
+// run is one simulated test in progress.
+type run struct {
+	cfg     harness.Config
+	opt     Options
+	log     zerolog.Logger
+	w       *sim.World
+	rec     *record.History
+	nodes   []string
+	clients []*clientNode
+	final   *clientNode
+	h       *sim.Env // the harness node's env (timers)
+	ids     uint64
+	events  bytes.Buffer
+	nevents int
+	logs    map[string]*bytes.Buffer
+	out     *Outcome
+
+	dumpsFinal   history.Dumps // after the final reads
+	finalProcess int           // the first final-read process
+}
+
+// Run executes one test in the simulator: cluster, clients and nemesis for cfg.Time of virtual
+// time, heal, settle (bounded by QuiesceMax), final reads, dumps, then check and save as
+// harness.Run does. An error means the run could not be done.
+func Run(ctx context.Context, cfg harness.Config, opt Options) (*Outcome, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("simrt: config: %w", err)
+	}
+	if err := Check(cfg); err != nil {
+		return nil, fmt.Errorf("simrt: config: %w", err)
+	}
+	if opt.Store == nil {
+		return nil, errors.New("simrt: no store")
+	}
+	r := &run{cfg: cfg, opt: opt, log: opt.Log.With().Str("run", cfg.RunName()).Logger(), nodes: cfg.NodeIDs(),
+		logs: map[string]*bytes.Buffer{}, out: &Outcome{}}
+	r.out.Runtime = Name
+	sched, err := harness.Schedule(cfg, r.nodes, opt.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	wall := time.Now()
+	if err := r.simulate(sched); err != nil {
+		return nil, err
+	}
+	r.out.Wall = time.Since(wall)
+	if opt.NoSave {
+		return r.out, nil
+	}
+	return r.out, r.save(ctx, sched)
+}
+
+// simulate plays the whole run in virtual time.
+func (r *run) simulate(sched nemesis.Schedule) error {
+	cfg := r.cfg
+	scfg := sim.DefaultConfig()
+	scfg.Seed = uint64(cfg.Seed)
+	w, err := sim.New(scfg)
+	if err != nil {
+		return fmt.Errorf("simrt: %w", err)
+	}
+	r.w = w
+	r.rec = record.New(w)
+	events := func(e store.Event) {
+		b, _ := json.Marshal(e)
+		r.events.Write(b)
+		r.events.WriteByte('\n')
+		r.nevents++
+	}
+	for _, id := range r.nodes {
+		sc := StoreConfig(cfg, id)
+		if err := sc.Validate(); err != nil {
+			return fmt.Errorf("simrt: store config of %s: %w", id, err)
+		}
+		buf := &bytes.Buffer{}
+		r.logs[id] = buf
+		nlog := zerolog.New(buf).Level(zerolog.InfoLevel).With().Str("node", id).Logger()
+		if _, err := w.AddNode(id, r.opt.Store.Boot(sc, nlog, events)); err != nil {
+			return fmt.Errorf("simrt: %w", err)
+		}
+	}
+	if _, err := w.AddNode("harness", func(env *sim.Env) sim.Program { r.h = env; return idle{} }); err != nil {
+		return fmt.Errorf("simrt: %w", err)
+	}
+	newClientNode := func(id string) (*clientNode, error) {
+		c := &clientNode{st: r.opt.Store, ids: &r.ids, pending: map[uint64]func(store.Record, *store.OpError){}}
+		_, err := w.AddNode(id, func(env *sim.Env) sim.Program { c.env = env; return c })
+		return c, err
+	}
+	for i := range cfg.Concurrency {
+		c, err := newClientNode(fmt.Sprintf("c%d", i))
+		if err != nil {
+			return fmt.Errorf("simrt: %w", err)
+		}
+		r.clients = append(r.clients, c)
+	}
+	if r.final, err = newClientNode("final"); err != nil {
+		return fmt.Errorf("simrt: %w", err)
+	}
+	clock := loopClock{w: w, env: r.h}
+
+	// The nemesis: the scheduled faults that start within the run (as Execute stops at the
+	// run's end), each at its virtual time.
+	var played nemesis.Schedule
+	played = sched
+	played.Events = nil
+	for _, e := range sched.Events {
+		if e.At < cfg.Time {
+			played.Events = append(played.Events, e)
+		}
+	}
+	faults.Play(w, played, 0, r.rec, func(e nemesis.Event, err error) {
+		x := nemesis.Executed{Event: e, Actual: w.Now()}
+		if err != nil {
+			x.Error = err.Error()
+		}
+		r.out.Faults = append(r.out.Faults, x)
+	})
+
+	// The clients, for cfg.Time.
+	wcfg := harness.WorkloadConfig(cfg)
+	var ctrs workloads.Counters
+	procs, err := workloads.NewProcs(wcfg, clock, r.newClient(wcfg, false), r.rec, &ctrs, r.log)
+	if err != nil {
+		return fmt.Errorf("simrt: %w", err)
+	}
+	procs.Start(cfg.Time)
+	w.Run(cfg.Time)
+	// Ops in flight finish on their own deadline.
+	for procs.InFlight() > 0 && w.Step() {
+	}
+
+	// Heal what the nemesis left, then make sure of it; restart the nodes still down.
+	tgt := faults.Target{W: w}
+	ctx := context.Background() // the simulated target never blocks
+	if err := nemesis.HealExecuted(ctx, r.out.Faults, tgt, r.rec, r.log); err != nil {
+		r.log.Error().Err(err).Msg("heal")
+	}
+	w.Heal()
+	for _, id := range r.nodes {
+		if err := w.Restart(id); err != nil {
+			r.log.Error().Err(err).Msg("restart")
+		}
+	}
+
+	// Settle: until two dumps in a row are equal and agree, bounded by QuiesceMax.
+	start := w.Now()
+	var prev history.Dumps
+	for {
+		d, err := r.dumps()
+		if err == nil && prev != nil && reflect.DeepEqual(d, prev) && harness.Agreed(d) {
+			r.out.Quiesced = true
+			break
+		}
+		if err == nil {
+			prev = d
+		}
+		if w.Now()-start >= cfg.QuiesceMax {
+			break
+		}
+		w.Run(w.Now() + quiesceEvery)
+	}
+	r.out.QuiesceWait = w.Now() - start
+
+	// Final reads by fresh processes, at R=W=N.
+	wcfg.FinalProcess = max(int(ctrs.NextProcess.Load()), 1)
+	finished := false
+	if err := workloads.FinalReadsAsync(wcfg, clock, r.newClient(wcfg, true), r.rec, r.log, func(err error) {
+		finished = true
+		if err != nil {
+			r.log.Error().Err(err).Msg("final reads")
+		}
+	}); err != nil {
+		return fmt.Errorf("simrt: %w", err)
+	}
+	for !finished && w.Step() {
+	}
+	dumps, err := r.dumps()
+	if err != nil {
+		r.log.Error().Err(err).Msg("replica dumps")
+		dumps = prev
+	}
+
+	r.out.Virtual = w.Now()
+	r.out.History = r.rec.Ops()
+	r.out.Ops = len(r.out.History)
+	r.out.OK, r.out.Fail, r.out.Info = ctrs.OK.Load(), ctrs.Fail.Load(), ctrs.Info.Load()
+	r.out.HistorySHA256 = r.rec.Sum()
+	r.out.TraceSHA256 = w.Trace().Sum()
+	r.out.Fired = w.Fired()
+	r.out.Events = r.nevents
+	r.out.Net = w.NetStats()
+	r.dumpsFinal = dumps
+	r.finalProcess = wcfg.FinalProcess
+	return nil
+}
+
+// newClient gives a process its client: process p talks to node p mod the cluster size, as in
+// harness.Run, from its worker's client node (final reads: from the final-read node), at the
+// run's W and R (final reads: N and N).
+func (r *run) newClient(wcfg workloads.Config, final bool) func(int) (workloads.AsyncClient, string) {
+	q := store.Quorums{W: r.cfg.Store.W, R: r.cfg.Store.R}
+	if final {
+		q = store.Quorums{W: r.cfg.Store.N, R: r.cfg.Store.N}
+	}
+	vclock := StoreConfig(r.cfg, r.nodes[0]).RegisterConsistency() == store.VClock
+	return func(process int) (workloads.AsyncClient, string) {
+		id := r.nodes[process%len(r.nodes)]
+		c := r.final
+		if !final {
+			c = r.clients[process%wcfg.Concurrency]
+			c.forget() // a new process: what its predecessor waited for is nobody's now
+		}
+		return &simClient{c: c, to: id, q: q, vclock: vclock}, id
+	}
+}
+
+// dumps reads every node's disk, as the reference target's dumps do: each replica's keys as
+// history values, and a null for a replica that lacks a key it must hold.
+func (r *run) dumps() (history.Dumps, error) {
+	out := history.Dumps{}
+	for _, id := range r.nodes {
+		recs, err := r.opt.Store.Dump(r.w.Node(id))
+		if err != nil {
+			return nil, fmt.Errorf("dump %s: %w", id, err)
+		}
+		keys := map[string]history.Value{}
+		for k, rec := range recs {
+			keys[k] = dumpValue(rec)
+		}
+		out[id] = keys
+	}
+	markMissing(r.cfg, out)
+	return out, nil
+}
+
+// save writes the run folder, checks and writes the verdict, as harness.Run does.
+func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
+	cfg, out := r.cfg, r.out
+	rf, err := report.Create(cfg.ResultsRoot, cfg.RunName(), time.Now())
+	if err != nil {
+		return err
+	}
+	out.Dir = rf.Dir
+	out.RunID = "sim-" + r.out.HistorySHA256[:12]
+	if err := rf.WriteJSON(report.ConfigFile, harness.ConfigDoc(cfg, Name)); err != nil {
+		return err
+	}
+	if err := rf.WriteJSON(report.ScheduleFile, sched); err != nil {
+		return err
+	}
+	if err := rf.WriteJSON(report.NemesisFile, out.Faults); err != nil {
+		return err
+	}
+	hf, err := os.Create(rf.Path(report.HistoryFile))
+	if err != nil {
+		return fmt.Errorf("simrt: %w", err)
+	}
+	err = r.rec.WriteJSONL(hf)
+	if cerr := hf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("simrt: history: %w", err)
+	}
+	if err := report.WriteFileAtomic(rf.Path(EventsFile), r.events.Bytes()); err != nil {
+		return fmt.Errorf("simrt: events: %w", err)
+	}
+	for _, id := range r.nodes {
+		if err := writeFile(rf.Path(report.NodesDir, id+".log"), r.logs[id]); err != nil {
+			r.log.Warn().Err(err).Str("node", id).Msg("node log")
+		}
+	}
+	if r.dumpsFinal != nil {
+		if err := rf.WriteJSON(report.DumpsFile, r.dumpsFinal); err != nil {
+			r.log.Error().Err(err).Msg("save dumps")
+		}
+	}
+	stats := map[string]any{
+		"harness": map[string]any{
+			"runtime": Name, "target": harness.ReferenceTarget, "ops": out.Ops,
+			"ok": out.OK, "fail": out.Fail, "info": out.Info,
+			"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "quiesced": out.Quiesced,
+			"interrupted": false, "duration_ms": out.Virtual.Milliseconds(),
+			"final_process": r.finalProcess,
+		},
+		"sim": map[string]any{
+			"virtual_ms": out.Virtual.Milliseconds(), "wall_ms": out.Wall.Milliseconds(),
+			"virtual_per_wall": out.Speed(), "events_fired": out.Fired, "store_events": out.Events,
+			"history_sha256": out.HistorySHA256, "trace_sha256": out.TraceSHA256, "net": out.Net,
+		},
+	}
+	if err := rf.WriteJSON(report.StatsFile, stats); err != nil {
+		r.log.Error().Err(err).Msg("save stats")
+	}
+
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.CheckTimeout+30*time.Second)
+	defer cancel()
+	res, err := checker.Check(cctx, out.History, checker.Config{
+		Workload:     cfg.Workload,
+		Checks:       cfg.Checks,
+		Timeout:      cfg.CheckTimeout,
+		Dumps:        r.dumpsFinal,
+		OutDir:       rf.Dir,
+		Log:          r.log,
+		FinalProcess: r.finalProcess,
+	})
+	if err != nil {
+		return fmt.Errorf("simrt: check: %w", err)
+	}
+	out.Results = res
+	if err := rf.WriteJSON(report.ResultsFile, res); err != nil {
+		return err
+	}
+	if err := report.WriteHTML(rf.Dir); err != nil {
+		r.log.Warn().Err(err).Msg("report.html")
+	}
+	if err := rf.LinkLatest(); err != nil {
+		r.log.Warn().Err(err).Msg("results/latest")
+	}
+	return nil
+}
+
+func writeFile(path string, b *bytes.Buffer) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if b != nil {
+		_, err = io.Copy(f, b)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,140 @@
+package simrt
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden hashes in testdata")
+
+// smallConfig is a short run with every fault kind, seed 7.
+func smallConfig() harness.Config {
+	cfg := harness.DefaultConfig()
+	cfg.Time = 3 * time.Second
+	cfg.NemesisInterval = time.Second
+	cfg.Nemesis = []string{"partition", "kill", "pause", "clock", "delay", "loss"}
+	cfg.Seed = 7
+	cfg.QuiesceMax = 2 * time.Second
+	return cfg
+}
+
+func simulate(t testing.TB, cfg harness.Config, st Store) *Outcome {
+	t.Helper()
+	out, err := Run(context.Background(), cfg, Options{Store: st, NoSave: true, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDeterministic: the same config and seed give the same history, byte for byte (and the
+// same trace); another seed gives another history.
+func TestDeterministic(t *testing.T) {
+	cfg := smallConfig()
+	a, b := simulate(t, cfg, toyStore{}), simulate(t, cfg, toyStore{})
+	t.Logf("seed %d: %d ops (ok %d, fail %d, info %d), %d faults, %s virtual in %s (%.0fx), %d events, history %s", cfg.Seed, a.Ops, a.OK, a.Fail, a.Info, len(a.Faults), a.Virtual, a.Wall, a.Speed(), a.Fired, a.HistorySHA256[:12])
+	if a.Ops == 0 || a.OK == 0 {
+		t.Fatalf("got %d ops, %d ok: want a history with successful ops", a.Ops, a.OK)
+	}
+	if a.HistorySHA256 != b.HistorySHA256 || a.TraceSHA256 != b.TraceSHA256 {
+		t.Fatalf("two runs of seed %d: history %s vs %s, trace %s vs %s: want equal", cfg.Seed,
+			a.HistorySHA256, b.HistorySHA256, a.TraceSHA256, b.TraceSHA256)
+	}
+	cfg.Seed++
+	if c := simulate(t, cfg, toyStore{}); c.HistorySHA256 == a.HistorySHA256 {
+		t.Fatalf("seeds %d and %d gave the same history %s: want different", cfg.Seed-1, cfg.Seed, c.HistorySHA256)
+	}
+}
+
+// TestGOMAXPROCS: the history does not depend on how many threads the Go runtime has.
+func TestGOMAXPROCS(t *testing.T) {
+	cfg := smallConfig()
+	prev := runtime.GOMAXPROCS(1)
+	one := simulate(t, cfg, toyStore{})
+	runtime.GOMAXPROCS(2)
+	two := simulate(t, cfg, toyStore{})
+	runtime.GOMAXPROCS(prev)
+	if one.HistorySHA256 != two.HistorySHA256 {
+		t.Fatalf("GOMAXPROCS 1: %s, 2: %s: want equal", one.HistorySHA256, two.HistorySHA256)
+	}
+}
+
+// golden compares got with the hash in testdata/name (rewritten with -update).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if w := strings.TrimSpace(string(want)); got != w {
+		t.Fatalf("history sha256 %s, want %s (%s): the simulation of a fixed seed changed; if on purpose, rerun with -update", got, w, path)
+	}
+}
+
+// TestGoldenToy pins the harness half of a simulated run (workers, nemesis, network, disks) on
+// the stand-in store: any change to what a seed does shows here.
+func TestGoldenToy(t *testing.T) {
+	golden(t, "golden-toy.sha256", simulate(t, smallConfig(), toyStore{}).HistorySHA256)
+}
+
+// TestRunFolder: a saved simulated run has the run folder of any run, with runtime sim in its
+// config and the history's hash equal to the file's.
+func TestRunFolder(t *testing.T) {
+	cfg := smallConfig()
+	cfg.ResultsRoot = t.TempDir()
+	out, err := Run(context.Background(), cfg, Options{Store: toyStore{}, Log: zerolog.New(zerolog.NewTestWriter(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{report.ConfigFile, report.HistoryFile, report.ScheduleFile, report.NemesisFile,
+		report.ResultsFile, report.StatsFile, report.DumpsFile, EventsFile, report.HTMLFile} {
+		if _, err := os.Stat(filepath.Join(out.Dir, f)); err != nil {
+			t.Errorf("run folder: %v", err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out.Dir, report.HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != out.HistorySHA256 {
+		t.Fatalf("history.jsonl sha256 %x, outcome says %s: want equal", sum, out.HistorySHA256)
+	}
+	var doc struct {
+		Runtime string `json:"runtime"`
+		Seed    int64  `json:"seed"`
+	}
+	cb, _ := os.ReadFile(filepath.Join(out.Dir, report.ConfigFile))
+	if err := json.Unmarshal(cb, &doc); err != nil || doc.Runtime != Name || doc.Seed != cfg.Seed {
+		t.Fatalf("config.json: runtime %q seed %d (%v), want %q %d", doc.Runtime, doc.Seed, err, Name, cfg.Seed)
+	}
+	if out.Results == nil {
+		t.Fatal("no results")
+	}
+	loaded, err := harness.LoadConfig(out.Dir)
+	if err != nil || loaded.Seed != cfg.Seed {
+		t.Fatalf("LoadConfig: seed %d, %v; want %d", loaded.Seed, err, cfg.Seed)
+	}
+}
