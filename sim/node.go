@@ -172,6 +172,10 @@ func (e *Env) Now() time.Time { return e.n.clock.Wall(e.n.w.sched.Now()) }
 // Mono is the node's monotonic clock (drift, no offset).
 func (e *Env) Mono() time.Duration { return e.n.clock.Mono(e.n.w.sched.Now()) }
 
+// Time is the world's virtual time (the same for every node; for stamping reports, never for
+// the node's own decisions, which see only its clock).
+func (e *Env) Time() time.Duration { return e.n.w.sched.Now() }
+
 // Rand is this incarnation's random stream.
 func (e *Env) Rand() *Rand { return e.rng }
 

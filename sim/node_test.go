@@ -111,6 +111,9 @@ func TestEnvClock(t *testing.T) {
 	if got, want := env.Mono(), 20*time.Second+10*time.Millisecond; got != want {
 		t.Errorf("mono: got %s, want %s", got, want)
 	}
+	if got := env.Time(); got != w.Now() || got != 20*time.Second {
+		t.Errorf("Time: got %s, want the world's virtual time %s (20s)", got, w.Now())
+	}
 	var at time.Duration
 	env.After(1001*time.Millisecond, "t", func() { at = w.Now() })
 	w.Run(time.Minute)

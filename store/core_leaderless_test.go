@@ -1,0 +1,651 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/client"
+	"github.com/faultline/faultline/sim"
+	"github.com/rs/zerolog"
+)
+
+// Deterministic tests of the leaderless core's decisions: a cluster of cores in the simulator
+// (SimBoot), driven by a client node, in virtual time. No test here sleeps or reads a clock.
+
+// simCluster is a simulated cluster plus one client node ("c").
+type simCluster struct {
+	t      *testing.T
+	w      *sim.World
+	cfg    Config
+	ids    []string
+	events []Event
+	cl     *simClient
+}
+
+type simClient struct {
+	env     *sim.Env
+	next    uint64
+	replies map[uint64]SimReply
+}
+
+func (c *simClient) Receive(m sim.Message) {
+	if r, ok := m.Body.(SimReply); ok {
+		c.replies[r.ID] = r
+	}
+}
+
+// llTestConfig is a leaderless cluster config of n nodes for the simulator: no anti-entropy,
+// no read repair, hinted handoff on (tests turn on what they test).
+func llTestConfig(n int) Config {
+	cfg := DefaultConfig()
+	cfg.Peers = map[string]string{}
+	for i := 1; i <= n; i++ {
+		cfg.Peers["n"+strconv.Itoa(i)] = "sim"
+	}
+	cfg.AntiEntropy = 0
+	cfg.ReadRepair = false
+	return cfg
+}
+
+func newSimCluster(t *testing.T, seed uint64, cfg Config) *simCluster {
+	t.Helper()
+	scfg := sim.DefaultConfig()
+	scfg.Seed = seed
+	return newSimClusterOn(t, scfg, cfg)
+}
+
+func newSimClusterOn(t *testing.T, scfg sim.Config, cfg Config) *simCluster {
+	t.Helper()
+	w, err := sim.New(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SimCheckConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := &simCluster{t: t, w: w, cfg: cfg, ids: cfg.NodeIDs()}
+	boot := SimBoot(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), func(e Event) { c.events = append(c.events, e) })
+	for _, id := range c.ids {
+		if _, err := w.AddNode(id, boot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.cl = &simClient{replies: map[uint64]SimReply{}}
+	if _, err := w.AddNode("c", func(env *sim.Env) sim.Program { c.cl.env = env; return c.cl }); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// do sends a client request to node and runs the world until its reply (at most 10 virtual
+// seconds).
+func (c *simCluster) do(node, kind string, body func(id uint64) any) SimReply {
+	c.t.Helper()
+	c.cl.next++
+	id := c.cl.next
+	c.cl.env.Send(node, kind, body(id))
+	end := c.w.Now() + 10*time.Second
+	for c.w.Now() < end {
+		if r, ok := c.cl.replies[id]; ok {
+			return r
+		}
+		if !c.w.Step() {
+			break
+		}
+	}
+	c.t.Fatalf("%s to %s: no reply within 10s of virtual time", kind, node)
+	return SimReply{}
+}
+
+// send sends a client request without waiting; the reply lands in c.cl.replies[id].
+func (c *simCluster) send(node, kind string, body func(id uint64) any) uint64 {
+	c.cl.next++
+	c.cl.env.Send(node, kind, body(c.cl.next))
+	return c.cl.next
+}
+
+func (c *simCluster) put(node, key, value string, q Quorums) SimReply {
+	c.t.Helper()
+	return c.do(node, SimKindWrite, func(id uint64) any {
+		return SimWrite{ID: id, Key: key, Op: WriteOp{Kind: KindRegister, Value: value}, Q: q}
+	})
+}
+
+func (c *simCluster) get(node, key string, q Quorums) SimReply {
+	c.t.Helper()
+	return c.do(node, SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: key, Kind: KindRegister, Q: q} })
+}
+
+func (c *simCluster) run(d time.Duration) { c.w.Run(c.w.Now() + d) }
+
+// isolate cuts node off from every other store node, both ways (the client still reaches it).
+func (c *simCluster) isolate(nodes ...string) {
+	c.t.Helper()
+	g := map[string][]string{}
+	for _, x := range nodes {
+		for _, y := range c.ids {
+			if !slices.Contains(nodes, y) {
+				g[x] = append(g[x], y)
+				g[y] = append(g[y], x)
+			}
+		}
+	}
+	if err := c.w.Partition(g); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *simCluster) heal() { c.w.Heal() }
+
+func (c *simCluster) stat(node, name string) int64 { return SimStats(c.w.Node(node))[name] }
+
+func (c *simCluster) statSum(name string) int64 {
+	var s int64
+	for _, id := range c.ids {
+		s += c.stat(id, name)
+	}
+	return s
+}
+
+func (c *simCluster) dump(node string) map[string]Record {
+	c.t.Helper()
+	d, err := SimDump(c.w.Node(node))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return d
+}
+
+func (c *simCluster) eventCount(kind string) int {
+	n := 0
+	for _, e := range c.events {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func value(r SimReply) string {
+	if r.Err != nil || len(r.Record.Sibs) == 0 {
+		return ""
+	}
+	return r.Record.Values()[0]
+}
+
+func mustOK(t *testing.T, what string, r SimReply) {
+	t.Helper()
+	if r.Err != nil {
+		t.Fatalf("%s: got error %d %s: %s, want ok", what, r.Err.Status, r.Err.Outcome, r.Err.Msg)
+	}
+}
+
+// keyWith finds a key whose ring walk satisfies ok.
+func keyWith(t *testing.T, cfg Config, ok func(key string, walk []string) bool) string {
+	t.Helper()
+	ring := NewRing(cfg.NodeIDs(), cfg.VNodes)
+	for i := 0; i < 10000; i++ {
+		k := "k" + strconv.Itoa(i)
+		if ok(k, ring.Walk(k)) {
+			return k
+		}
+	}
+	t.Fatal("no key found")
+	return ""
+}
+
+func TestSimLWWW1R1StaleReadUnderPartition(t *testing.T) {
+	cfg := llTestConfig(3)
+	cfg.W, cfg.R = 1, 1
+	c := newSimCluster(t, 1, cfg)
+	mustOK(t, "put v1", c.put("n2", "x", "v1", Quorums{}))
+	c.run(time.Second) // every replica has v1
+	c.isolate("n1")
+	mustOK(t, "put v2 (w=1, n1 cut off)", c.put("n2", "x", "v2", Quorums{}))
+	r := c.get("n1", "x", Quorums{})
+	mustOK(t, "get at n1", r)
+	if got := value(r); got != "v1" {
+		t.Fatalf("r=1 read at the cut-off replica: got %q, want the stale v1 (v2 was acknowledged)", got)
+	}
+}
+
+func TestSimFsyncNeverCrashLosesAckedWrite(t *testing.T) {
+	for _, tc := range []struct {
+		fsync string
+		want  string
+	}{{"always", "v1"}, {"never", ""}} {
+		t.Run(tc.fsync, func(t *testing.T) {
+			cfg := llTestConfig(3)
+			cfg.Fsync = tc.fsync
+			c := newSimCluster(t, 2, cfg)
+			mustOK(t, "put w=3", c.put("n1", "x", "v1", Quorums{W: 3}))
+			for _, id := range c.ids {
+				if err := c.w.Crash(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, id := range c.ids {
+				if err := c.w.Restart(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := c.get("n1", "x", Quorums{R: 3})
+			mustOK(t, "get r=3 after the crash", r)
+			if got := value(r); got != tc.want {
+				t.Fatalf("fsync %s, acked w=3 write, every node crashed: read %q, want %q", tc.fsync, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSimHintStoredAndDeliveredAfterHeal(t *testing.T) {
+	cfg := llTestConfig(4)
+	// n1 coordinates, n4 replicates the key and is cut off; the fallback takes the hint.
+	key := keyWith(t, cfg, func(_ string, w []string) bool { return slices.Contains(w[:3], "n1") && slices.Contains(w[:3], "n4") })
+	c := newSimCluster(t, 3, cfg)
+	c.isolate("n4")
+	mustOK(t, "put w=2 with a replica cut off", c.put("n1", key, "v1", Quorums{W: 2}))
+	c.run(time.Second)
+	if got := c.statSum("hint_stored"); got != 1 {
+		t.Fatalf("hint_stored over the cluster: got %d, want 1", got)
+	}
+	var holder string
+	for _, id := range c.ids {
+		hs, err := SimHints(c.w.Node(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Equal(hs, []string{key + ">n4"}) {
+			holder = id
+		}
+	}
+	if holder == "" || holder == "n4" {
+		t.Fatalf("no node but the target holds the hint %s>n4 on its disk (holder %q)", key, holder)
+	}
+	if _, ok := c.dump("n4")[key]; ok {
+		t.Fatal("n4 has the key while cut off")
+	}
+	c.heal()
+	c.run(3 * time.Second)
+	if got := c.stat(holder, "hint_delivered"); got != 1 {
+		t.Errorf("hint_delivered on %s: got %d, want 1", holder, got)
+	}
+	if hs, _ := SimHints(c.w.Node(holder)); len(hs) != 0 {
+		t.Errorf("hints left on %s after delivery: %v", holder, hs)
+	}
+	if got := c.dump("n4")[key]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
+		t.Errorf("n4's replica after the hint: got %+v, want v1", got)
+	}
+	if c.eventCount("hint_stored") != 1 || c.eventCount("hint_delivered") != 1 {
+		t.Errorf("events: %d hint_stored, %d hint_delivered, want 1 and 1", c.eventCount("hint_stored"), c.eventCount("hint_delivered"))
+	}
+}
+
+func TestSimRefusedHintGoesDeadAndTheRoundGoesOn(t *testing.T) {
+	cfg := llTestConfig(4)
+	ring := NewRing(cfg.NodeIDs(), cfg.VNodes)
+	isKey := func(_ string, w []string) bool { return slices.Contains(w[:3], "n1") && slices.Contains(w[:3], "n4") }
+	k1 := keyWith(t, cfg, isKey)
+	fb := ring.Walk(k1)[3] // the fallback that takes both hints for n4
+	// A second key with the same fallback, offered after k1 (hints go in key order).
+	k2 := keyWith(t, cfg, func(k string, w []string) bool { return isKey(k, w) && w[3] == fb && k > k1 })
+	c := newSimCluster(t, 7, cfg)
+	c.isolate("n4")
+	mustOK(t, "put "+k1, c.put("n1", k1, "v1", Quorums{W: 2}))
+	mustOK(t, "put "+k2, c.put("n1", k2, "v2", Quorums{W: 2}))
+	// n4, cut off, takes a counter under k1: the register hint for it will be refused (409).
+	mustOK(t, "incr at n4", c.do("n4", SimKindWrite, func(id uint64) any {
+		return SimWrite{ID: id, Key: k1, Op: WriteOp{Kind: KindCounter, Delta: 1}, Q: Quorums{W: 1}}
+	}))
+	c.run(time.Second) // the direct writes to n4 time out; the hints are placed
+	hs, _ := SimHints(c.w.Node(fb))
+	if !slices.Equal(hs, []string{k1 + ">n4", k2 + ">n4"}) {
+		t.Fatalf("hints on the fallback %s: got %v, want both for n4", fb, hs)
+	}
+	c.heal()
+	c.run(time.Second)
+	if got := c.stat(fb, "hint_refused"); got != 1 {
+		t.Errorf("hint_refused on %s: got %d, want 1", fb, got)
+	}
+	if got := c.stat(fb, "hint_delivered"); got != 1 {
+		t.Errorf("hint_delivered on %s: got %d, want 1 (the round goes on past the refused hint)", fb, got)
+	}
+	if got := c.dump("n4")[k2]; got.Kind != KindRegister || got.Values()[0] != "v2" {
+		t.Errorf("n4's %s: got %+v, want v2", k2, got)
+	}
+	var dead []string
+	_ = c.w.Node(fb).Disk().Iterate(string(bucketDeadHints), "", func(k string, _ []byte) bool {
+		dead = append(dead, k[:len(k)-8])
+		return true
+	})
+	if !slices.Equal(dead, []string{k1 + "\x00n4\x00"}) {
+		t.Errorf("dead hints on %s: got %q, want the one for %s", fb, dead, k1)
+	}
+	if hs, _ := SimHints(c.w.Node(fb)); len(hs) != 0 {
+		t.Errorf("pending hints left on %s: %v", fb, hs)
+	}
+	if c.eventCount("hint_dead") < 1 {
+		t.Error("no hint_dead event")
+	}
+}
+
+func TestSimReadRepairFixesStaleReplica(t *testing.T) {
+	cfg := llTestConfig(3)
+	cfg.HintedHandoff = false
+	cfg.ReadRepair, cfg.ReadRepairSync = true, true
+	c := newSimCluster(t, 4, cfg)
+	c.isolate("n3")
+	mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
+	c.heal()
+	if _, ok := c.dump("n3")["x"]; ok {
+		t.Fatal("n3 has x before the repair")
+	}
+	r := c.get("n1", "x", Quorums{R: 3})
+	mustOK(t, "get r=3", r)
+	if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
+		t.Fatalf("n3 after a synchronous read repair: got %+v, want v1", got)
+	}
+	if c.stat("n1", "read_repair") != 1 || c.stat("n1", "read_repair_sync") != 1 || c.eventCount("read_repair") != 1 {
+		t.Errorf("read_repair %d, read_repair_sync %d, events %d; want 1, 1, 1",
+			c.stat("n1", "read_repair"), c.stat("n1", "read_repair_sync"), c.eventCount("read_repair"))
+	}
+}
+
+func TestSimAntiEntropyConverges(t *testing.T) {
+	cfg := llTestConfig(3)
+	cfg.HintedHandoff = false
+	cfg.AntiEntropy = 500 * time.Millisecond
+	c := newSimCluster(t, 5, cfg)
+	c.isolate("n3")
+	for i := 0; i < 20; i++ {
+		mustOK(t, "put", c.put("n1", fmt.Sprintf("key%d", i), "v", Quorums{W: 2}))
+	}
+	if got := len(c.dump("n3")); got != 0 {
+		t.Fatalf("n3 holds %d keys while cut off", got)
+	}
+	c.heal()
+	c.run(5 * time.Second)
+	want := c.dump("n1")
+	for _, id := range c.ids {
+		got := c.dump(id)
+		if len(got) != 20 {
+			t.Errorf("%s holds %d keys, want 20", id, len(got))
+		}
+		for k, r := range want {
+			if !got[k].Equal(r) {
+				t.Errorf("%s: key %s differs from n1's", id, k)
+			}
+		}
+	}
+	if c.stat("n3", "ae_keys_repaired") == 0 && c.stat("n1", "ae_keys_repaired")+c.stat("n2", "ae_keys_repaired") == 0 {
+		t.Error("ae_keys_repaired is 0 everywhere")
+	}
+	if c.eventCount("ae_transfer") < 20 {
+		t.Errorf("ae_transfer events: %d, want >= 20", c.eventCount("ae_transfer"))
+	}
+}
+
+func TestSimSloppyQuorumAcksViaFallback(t *testing.T) {
+	for _, sloppy := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sloppy=%v", sloppy), func(t *testing.T) {
+			cfg := llTestConfig(4)
+			cfg.SloppyQuorum = sloppy
+			key := keyWith(t, cfg, func(_ string, w []string) bool { return slices.Contains(w[:3], "n1") && slices.Contains(w[:3], "n4") })
+			c := newSimCluster(t, 6, cfg)
+			c.isolate("n4")
+			r := c.put("n1", key, "v1", Quorums{W: 3})
+			if sloppy {
+				mustOK(t, "put w=3 with a replica cut off, sloppy", r)
+				if got := c.stat("n1", "hint_sloppy_ack"); got != 1 {
+					t.Errorf("hint_sloppy_ack: got %d, want 1", got)
+				}
+				return
+			}
+			if r.Err == nil || r.Err.Outcome != client.OutcomeIndeterminate {
+				t.Fatalf("put w=3 with a replica cut off, strict quorum: got %+v, want indeterminate", r.Err)
+			}
+		})
+	}
+}
+
+// TestSimABDLinearizableUnderFaults: one client, writes of increasing values and reads at
+// random nodes, under random partitions and crashes: abd W=2 R=2 never lets a read go back
+// behind an acknowledged write or an earlier read.
+func TestSimABDLinearizableUnderFaults(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			cfg := llTestConfig(3)
+			cfg.Consistency = ABD
+			cfg.W, cfg.R = 2, 2
+			cfg.AntiEntropy = time.Second
+			c := newSimCluster(t, seed, cfg)
+			rng := c.w.Rand("test")
+			floor := 0 // the highest value acknowledged or read so far
+			for i := 1; i <= 60; i++ {
+				switch rng.IntN(5) {
+				case 0:
+					c.isolate(c.ids[rng.IntN(3)])
+				case 1:
+					id := c.ids[rng.IntN(3)]
+					_ = c.w.Crash(id)
+					c.run(100 * time.Millisecond)
+					_ = c.w.Restart(id)
+				case 2:
+					c.heal()
+				}
+				node := c.ids[rng.IntN(3)]
+				if rng.IntN(2) == 0 {
+					if r := c.put(node, "x", strconv.Itoa(i), Quorums{}); r.Err == nil {
+						floor = max(floor, i)
+					}
+					continue
+				}
+				r := c.get(node, "x", Quorums{})
+				if r.Err != nil {
+					continue
+				}
+				got := 0
+				if v := value(r); v != "" {
+					got, _ = strconv.Atoi(v)
+				}
+				if got < floor {
+					t.Fatalf("op %d: read at %s returned %d, behind %d (acknowledged or read before)", i, node, got, floor)
+				}
+				floor = got
+			}
+		})
+	}
+}
+
+// TestSimSameSeedSameTrace: a scenario with every mechanism on (hints, anti-entropy, read
+// repair, crashes, partitions) gives the same trace hash from the same seed, for each
+// consistency; Go's random map order differs between the runs, so map-order dependence shows.
+func TestSimSameSeedSameTrace(t *testing.T) {
+	run := func(seed uint64, cons string) string {
+		cfg := llTestConfig(4)
+		cfg.Consistency = cons
+		cfg.AntiEntropy = 300 * time.Millisecond
+		cfg.ReadRepair = true
+		c := newSimCluster(t, seed, cfg)
+		for i := 0; i < 12; i++ {
+			switch i {
+			case 3:
+				c.isolate("n2")
+			case 6:
+				_ = c.w.Crash("n3")
+			case 8:
+				c.heal()
+				_ = c.w.Restart("n3")
+			}
+			// Requests to a crashed node get no reply: send them all, then let 2s pass.
+			c.send(c.ids[i%4], SimKindWrite, func(id uint64) any {
+				return SimWrite{ID: id, Key: fmt.Sprintf("k%d", i%3), Op: WriteOp{Kind: KindRegister, Value: strconv.Itoa(i)}}
+			})
+			c.send(c.ids[(i+2)%4], SimKindWrite, func(id uint64) any {
+				return SimWrite{ID: id, Key: "cnt", Op: WriteOp{Kind: KindCounter, Delta: int64(i)}}
+			})
+			c.send(c.ids[(i+1)%4], SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: fmt.Sprintf("k%d", i%3), Kind: KindRegister} })
+			c.run(2 * time.Second)
+		}
+		if len(c.cl.replies) < 30 {
+			t.Fatalf("%d replies of 36 requests", len(c.cl.replies))
+		}
+		c.run(2 * time.Second)
+		return c.w.Trace().Sum()
+	}
+	for _, cons := range []string{LWW, VClock, ABD} {
+		a := run(7, cons)
+		for k := 0; k < 2; k++ {
+			if b := run(7, cons); a != b {
+				t.Fatalf("%s: same seed, different traces: %s vs %s", cons, a, b)
+			}
+		}
+		if run(8, cons) == a {
+			t.Errorf("%s: seeds 7 and 8 gave the same trace", cons)
+		}
+	}
+}
+
+// TestSimReadWaitsForPersist: a read of a key whose write is not yet durable (a slow sync)
+// answers only once it is, so a crash cannot take back what a client saw.
+func TestSimReadWaitsForPersist(t *testing.T) {
+	scfg := sim.DefaultConfig()
+	scfg.Disk.SyncLatency = 200 * time.Millisecond
+	cfg := llTestConfig(3)
+	cfg.W, cfg.R = 1, 1
+	c := newSimClusterOn(t, scfg, cfg)
+	// A first write reserves n1's block of sequence numbers (itself a synced write).
+	mustOK(t, "warm-up put", c.put("n1", "y", "v0", Quorums{}))
+	wid := c.send("n1", SimKindWrite, func(id uint64) any {
+		return SimWrite{ID: id, Key: "x", Op: WriteOp{Kind: KindRegister, Value: "v1"}}
+	})
+	c.run(10 * time.Millisecond)
+	rid := c.send("n1", SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: "x", Kind: KindRegister} })
+	c.run(100 * time.Millisecond)
+	if r, ok := c.cl.replies[rid]; ok {
+		t.Fatalf("read answered %q (%+v) at %s, before any replica's write of x was durable", value(r), r.Err, c.w.Now())
+	}
+	if _, ok := c.cl.replies[wid]; ok {
+		t.Fatal("write acknowledged before it was durable anywhere")
+	}
+	c.run(300 * time.Millisecond)
+	mustOK(t, "write", c.cl.replies[wid])
+	if r := c.cl.replies[rid]; value(r) != "v1" {
+		t.Fatalf("read after the sync: got %+v, want v1", r)
+	}
+}
+
+func TestSimLWWDiscardExplained(t *testing.T) {
+	cfg := llTestConfig(3)
+	c := newSimCluster(t, 9, cfg)
+	if err := c.w.SetClock("n1", -10*time.Second, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, "put v1 at n2", c.put("n2", "x", "v1", Quorums{W: 3}))
+	mustOK(t, "put v2 at n1 (clock 10s behind)", c.put("n1", "x", "v2", Quorums{W: 3}))
+	r := c.get("n3", "x", Quorums{R: 3})
+	if got := value(r); got != "v1" {
+		t.Fatalf("read: got %q, want v1 (v2's timestamp is older)", got)
+	}
+	var ev *Event
+	for i := range c.events {
+		if c.events[i].Kind == "lww_discard" {
+			ev = &c.events[i]
+			break
+		}
+	}
+	if ev == nil {
+		t.Fatal("no lww_discard event")
+	}
+	if ev.Key != "x" || ev.Peer != "n1" || !strings.Contains(ev.Why, "made by n1") || !strings.Contains(ev.Why, "made by n2") || !strings.Contains(ev.Why, "by 9.99") {
+		t.Errorf("lww_discard: got %+v, want key x, the loser n1, both versions and their 10s gap", *ev)
+	}
+	if ev.Time == 0 || ev.Node == "" {
+		t.Errorf("lww_discard: Node %q Time %s not filled in", ev.Node, ev.Time)
+	}
+}
+
+func TestSimVClockSiblingsAndForwarding(t *testing.T) {
+	cfg := llTestConfig(4)
+	cfg.Consistency = VClock
+	key := keyWith(t, cfg, func(_ string, w []string) bool { return w[3] == "n4" })
+	pref := NewRing(cfg.NodeIDs(), cfg.VNodes).PrefList(key, 3)
+	c := newSimCluster(t, 10, cfg)
+	mustOK(t, "put a", c.put(pref[0], key, "a", Quorums{W: 1}))
+	mustOK(t, "put b, no context", c.put(pref[1], key, "b", Quorums{W: 1}))
+	c.run(time.Second)
+	r := c.get(pref[2], key, Quorums{R: 3})
+	mustOK(t, "get", r)
+	if got := r.Record.Values(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("concurrent writes: got %v, want siblings [a b]", got)
+	}
+	if c.eventCount("siblings") == 0 {
+		t.Error("no siblings event")
+	}
+	// A write with the read's context, through n4 (not a replica): forwarded, supersedes both.
+	mustOK(t, "put c via n4", c.do("n4", SimKindWrite, func(id uint64) any {
+		return SimWrite{ID: id, Key: key, Op: WriteOp{Kind: KindRegister, Value: "c", Causal: r.Record.Context()}, Q: Quorums{W: 2}}
+	}))
+	if got := c.stat("n4", "vclock_forward"); got != 1 {
+		t.Errorf("vclock_forward on n4: got %d, want 1", got)
+	}
+	if got := c.get(pref[0], key, Quorums{R: 3}).Record.Values(); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("after the write with the context: got %v, want [c]", got)
+	}
+}
+
+func TestSimCounter(t *testing.T) {
+	cfg := llTestConfig(3)
+	c := newSimCluster(t, 11, cfg)
+	incr := func(node string, d int64) SimReply {
+		return c.do(node, SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Key: "cnt", Op: WriteOp{Kind: KindCounter, Delta: d}}
+		})
+	}
+	for i, node := range []string{"n1", "n2", "n3", "n1"} {
+		mustOK(t, "incr "+strconv.Itoa(i), incr(node, 5))
+	}
+	mustOK(t, "decr", incr("n2", -3))
+	r := c.do("n3", SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: "cnt", Kind: KindCounter, Q: Quorums{R: 3}} })
+	mustOK(t, "read", r)
+	if v, err := r.Record.CounterValue(); err != nil || v != 17 {
+		t.Fatalf("counter: got %d (%v), want 17", v, err)
+	}
+	if r := incr("n1", math.MaxInt64); r.Err == nil || r.Err.Status != 400 {
+		t.Fatalf("an increment past int64: got %+v, want a 400", r.Err)
+	}
+	if r := c.get("n1", "cnt", Quorums{}); r.Err == nil || r.Err.Status != 409 {
+		t.Fatalf("a counter read as a register: got %+v, want a 409", r.Err)
+	}
+}
+
+// TestSimReadRepairLateAnswers: an r=1 read answers with the coordinator's own replica; the
+// stale replica's answer comes later and is repaired in the background.
+func TestSimReadRepairLateAnswers(t *testing.T) {
+	cfg := llTestConfig(3)
+	cfg.HintedHandoff = false
+	cfg.ReadRepair = true // asynchronous
+	c := newSimCluster(t, 12, cfg)
+	c.isolate("n3")
+	mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
+	c.heal()
+	r := c.get("n1", "x", Quorums{R: 1})
+	if value(r) != "v1" {
+		t.Fatalf("r=1 read at n1: got %+v, want v1", r)
+	}
+	if _, ok := c.dump("n3")["x"]; ok {
+		t.Fatal("n3 repaired before the read answered: the repair of a late answer is not late")
+	}
+	c.run(time.Second)
+	if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
+		t.Fatalf("n3 after the late repair: got %+v, want v1", got)
+	}
+	if got := c.stat("n1", "read_repair"); got != 1 {
+		t.Errorf("read_repair on n1: got %d, want 1", got)
+	}
+}
