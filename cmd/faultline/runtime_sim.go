@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,7 +20,7 @@ import (
 // simStore is the store the sim runtime runs: the reference store's own core through its
 // simulator adapter.
 func simStore() (simrt.Store, error) {
-	return nil, errors.New("the sim runtime needs the store's simulator adapter (store.SimBoot), which this build does not have yet")
+	return simrt.Reference{}, nil
 }
 
 // runSim runs one test in the simulator and prints its outcome as doRun does, plus the

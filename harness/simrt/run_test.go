@@ -138,3 +138,29 @@ func TestRunFolder(t *testing.T) {
 		t.Fatalf("LoadConfig: seed %d, %v; want %d", loaded.Seed, err, cfg.Seed)
 	}
 }
+
+// TestReferenceDeterministic: the reference store's own core under every fault kind gives the
+// same history twice, at GOMAXPROCS 1 and 2, and the golden one for its fixed seed.
+func TestReferenceDeterministic(t *testing.T) {
+	for _, cons := range []string{"lww", "vclock", "abd"} {
+		t.Run(cons, func(t *testing.T) {
+			cfg := smallConfig()
+			cfg.Store.Consistency = cons
+			prev := runtime.GOMAXPROCS(1)
+			a := simulate(t, cfg, Reference{})
+			runtime.GOMAXPROCS(2)
+			b := simulate(t, cfg, Reference{})
+			runtime.GOMAXPROCS(prev)
+			t.Logf("%s seed %d: %d ops (ok %d, fail %d, info %d), %d faults, %d store events, %s virtual in %s (%.0fx)",
+				cons, cfg.Seed, a.Ops, a.OK, a.Fail, a.Info, len(a.Faults), a.Events, a.Virtual, a.Wall, a.Speed())
+			if a.OK == 0 {
+				t.Fatalf("no op succeeded: want a working cluster")
+			}
+			if a.HistorySHA256 != b.HistorySHA256 || a.TraceSHA256 != b.TraceSHA256 {
+				t.Fatalf("GOMAXPROCS 1 then 2: history %s vs %s, trace %s vs %s: want equal",
+					a.HistorySHA256, b.HistorySHA256, a.TraceSHA256, b.TraceSHA256)
+			}
+			golden(t, "golden-"+cons+".sha256", a.HistorySHA256)
+		})
+	}
+}
