@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/report"
 )
@@ -161,6 +162,34 @@ func TestReferenceDeterministic(t *testing.T) {
 					a.HistorySHA256, b.HistorySHA256, a.TraceSHA256, b.TraceSHA256)
 			}
 			golden(t, "golden-"+cons+".sha256", a.HistorySHA256)
+		})
+	}
+}
+
+// TestFsyncNever: the simulated disk loses unsynced writes in a crash, so under --fsync never a
+// crashed node loses adds it acknowledged (one replica per key, W=1: nothing else holds them),
+// and under --fsync always it loses none.
+func TestFsyncNever(t *testing.T) {
+	for _, tt := range []struct {
+		fsync string
+		want  checker.Verdict
+	}{{"never", checker.Invalid}, {"always", checker.Valid}} {
+		t.Run(tt.fsync, func(t *testing.T) {
+			cfg := harness.DefaultConfig()
+			cfg.Workload, cfg.CRDT = "set", true
+			cfg.Store.N, cfg.Store.W, cfg.Store.R = 1, 1, 1
+			cfg.Store.Fsync = tt.fsync
+			cfg.Nemesis = []string{"kill"}
+			cfg.NemesisInterval, cfg.Time, cfg.Seed = 2*time.Second, 10*time.Second, 3
+			cfg.ResultsRoot = t.TempDir()
+			out, err := Run(context.Background(), cfg, Options{Store: Reference{}, Log: zerolog.Nop()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := out.Results.Checkers[checker.LostUpdates]
+			if r == nil || r.Valid != tt.want {
+				t.Fatalf("fsync %s: lost-updates %+v, want %s", tt.fsync, r, tt.want)
+			}
 		})
 	}
 }
