@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -23,6 +24,16 @@ func simStore() (simrt.Store, error) {
 	return simrt.Reference{}, nil
 }
 
+// tuneGC sets the collector's target for simulations (simrt.GCPercent) unless the user set
+// GOGC, and returns what restores it.
+func tuneGC() func() {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(simrt.GCPercent)
+	return func() { debug.SetGCPercent(prev) }
+}
+
 // runSim runs one test in the simulator and prints its outcome as doRun does, plus the
 // simulation's speed and the history's hash.
 func runSim(ctx context.Context, env *appEnv, cfg harness.Config, asJSON bool, sched *nemesis.Schedule) (*simrt.Outcome, error) {
@@ -34,6 +45,7 @@ func runSim(ctx context.Context, env *appEnv, cfg harness.Config, asJSON bool, s
 		return nil, cli.Exit("faultline run: "+err.Error(), exitCannotRun)
 	}
 	fmt.Fprintf(env.stderr, "faultline run %s: runtime %s%s, seed %d, %s of virtual time\n", cfg.RunName(), simrt.Name, simrt.Note, cfg.Seed, cfg.Time)
+	defer tuneGC()()
 	out, err := simrt.Run(ctx, cfg, simrt.Options{Store: st, Log: env.log, Schedule: sched})
 	if err != nil {
 		if out != nil && out.Dir != "" {

@@ -35,6 +35,13 @@ const EventsFile = "events.jsonl"
 // Note says plainly what is real and what is not, beside the runtime's name.
 const Note = " (one process, virtual time: the network, the disks and the clocks are SIMULATED from the seed; the store's own code runs on them)"
 
+// GCPercent is the garbage collector's target a process running simulations should set
+// (debug.SetGCPercent; cmd/faultline does unless GOGC is set). A simulation allocates fast and
+// keeps little live (a few MB), so the default target of 100 makes the collector run every few
+// milliseconds; at 400 a default run takes about a third less wall time for a few MB more heap
+// (BENCHMARKS.md, "Simulation").
+const GCPercent = 400
+
 // quiesceEvery is how often the settle phase compares the replicas (virtual time).
 const quiesceEvery = 250 * time.Millisecond
 
