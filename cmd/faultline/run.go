@@ -287,6 +287,8 @@ func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime
 		return rt, " (processes on loopback; partitions, loss and delay are SIMULATED in the node transport)", func() {}, nil
 	case "docker":
 		return newDockerRuntime(ctx, env)
+	case simrt.Name:
+		return simRuntime{}, simrt.Note, func() {}, nil
 	}
 	return nil, "", nil, fmt.Errorf("--runtime %q: want local, docker or sim", name)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -125,4 +127,44 @@ func doSimReplay(ctx context.Context, env *appEnv, dir string, cfg harness.Confi
 		return cli.Exit("", exitUnknown)
 	}
 	return nil
+}
+
+// simRuntime stands for the sim runtime where the commands pass a harness.Runtime around
+// (compare, suite, replay): runTest sees its name and runs the test in the simulator, which
+// drives its own world, so none of its methods is ever called by the harness.
+type simRuntime struct{}
+
+var _ harness.Runtime = simRuntime{}
+
+var errSimRuntime = errors.New("the sim runtime is not driven through harness.Runtime")
+
+func (simRuntime) Name() string { return simrt.Name }
+func (simRuntime) Start(context.Context, harness.ClusterSpec) ([]harness.Node, error) {
+	return nil, errSimRuntime
+}
+func (simRuntime) Kill(context.Context, string) error                   { return errSimRuntime }
+func (simRuntime) Restart(context.Context, string) error                { return errSimRuntime }
+func (simRuntime) Pause(context.Context, string) error                  { return errSimRuntime }
+func (simRuntime) Resume(context.Context, string) error                 { return errSimRuntime }
+func (simRuntime) Partition(context.Context, map[string][]string) error { return errSimRuntime }
+func (simRuntime) SetLinks(context.Context, []harness.Link) error       { return errSimRuntime }
+func (simRuntime) Heal(context.Context) error                           { return errSimRuntime }
+func (simRuntime) Logs(context.Context, string, io.Writer) error        { return errSimRuntime }
+func (simRuntime) Teardown(context.Context) error                       { return nil }
+
+// runSimTest is runTest on the sim runtime: the simulated run's harness outcome.
+func runSimTest(ctx context.Context, env *appEnv, cfg harness.Config, opt harness.Options) (*harness.Outcome, error) {
+	if err := simrt.Check(cfg); err != nil {
+		return nil, err
+	}
+	st, err := simStore()
+	if err != nil {
+		return nil, err
+	}
+	defer tuneGC()()
+	out, err := simrt.Run(ctx, cfg, simrt.Options{Store: st, Log: opt.Log, Schedule: opt.Schedule})
+	if out == nil {
+		return nil, err
+	}
+	return &out.Outcome, err
 }
