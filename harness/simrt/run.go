@@ -30,7 +30,7 @@ const Name = "sim"
 
 // EventsFile is the store's internal decisions, one JSON object (store.Event) a line, in
 // virtual time.
-const EventsFile = "events.jsonl"
+const EventsFile = report.EventsFile
 
 // Note says plainly what is real and what is not, beside the runtime's name.
 const Note = " (one process, virtual time: the network, the disks and the clocks are SIMULATED from the seed; the store's own code runs on them)"
