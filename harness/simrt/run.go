@@ -190,6 +190,10 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 		return fmt.Errorf("simrt: %w", err)
 	}
 	clock := loopClock{w: w, env: r.h}
+	if err := r.waitHealthy(); err != nil {
+		return err
+	}
+	start := w.Now()
 
 	// The nemesis: the scheduled faults that start within the run (as Execute stops at the
 	// run's end), each at its virtual time.
@@ -201,8 +205,8 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 			played.Events = append(played.Events, e)
 		}
 	}
-	faults.Play(w, played, 0, r.rec, func(e nemesis.Event, err error) {
-		x := nemesis.Executed{Event: e, Actual: w.Now()}
+	faults.Play(w, played, start, r.rec, func(e nemesis.Event, err error) {
+		x := nemesis.Executed{Event: e, Actual: w.Now() - start}
 		if err != nil {
 			x.Error = err.Error()
 		}
@@ -216,8 +220,8 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 	if err != nil {
 		return fmt.Errorf("simrt: %w", err)
 	}
-	procs.Start(cfg.Time)
-	w.Run(cfg.Time)
+	procs.Start(start + cfg.Time)
+	w.Run(start + cfg.Time)
 	// Ops in flight finish on their own deadline.
 	for procs.InFlight() > 0 && w.Step() {
 	}
@@ -236,7 +240,7 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 	}
 
 	// Settle: until two dumps in a row are equal and agree, bounded by QuiesceMax.
-	start := w.Now()
+	start = w.Now()
 	var prev history.Dumps
 	for {
 		d, err := r.dumps()
@@ -284,6 +288,35 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 	r.out.Net = w.NetStats()
 	r.dumpsFinal = dumps
 	r.finalProcess = wcfg.FinalProcess
+	return nil
+}
+
+// healthKey is the key the health probes read (no workload writes it).
+const healthKey = "faultline-health"
+
+// waitHealthy reads healthKey once through every node, as harness.Run waits for every node's
+// health before the clients start: a node whose core did not start answers an error. Bounded by
+// HealthWait of virtual time.
+func (r *run) waitHealthy() error {
+	errs := make([]error, len(r.nodes))
+	waiting := len(r.nodes)
+	for i, id := range r.nodes {
+		errs[i] = fmt.Errorf("%s: no answer within %s", id, r.cfg.HealthWait)
+		c := &simClient{c: r.final, to: id, q: store.Quorums{W: 1, R: 1}}
+		c.read("health", healthKey, store.KindRegister, func(_ store.Record, err error) {
+			errs[i] = err
+			waiting--
+		})
+	}
+	end := r.w.Now() + r.cfg.HealthWait
+	for waiting > 0 && r.w.Now() < end && r.w.Step() {
+	}
+	r.final.forget()
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("simrt: cluster not healthy: %s: %w", r.nodes[i], err)
+		}
+	}
 	return nil
 }
 
