@@ -87,10 +87,9 @@ func (c *llCore) Start() {
 	}
 }
 
-// Stats adds the suspected peers.
-func (c *llCore) Stats() map[string]any {
-	return map[string]any{"suspected": c.suspect.list()}
-}
+// Stats adds nothing: every leaderless figure is a Stats counter (as in Leaderless, which has
+// no extra stats either).
+func (c *llCore) Stats() map[string]any { return map[string]any{} }
 
 // updateTrees moves key's contribution in the trees of its co-replicas from the old digest to
 // the new one (0 = absent).

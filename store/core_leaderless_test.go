@@ -45,7 +45,7 @@ func llTestConfig(n int) Config {
 	cfg := DefaultConfig()
 	cfg.Peers = map[string]string{}
 	for i := 1; i <= n; i++ {
-		cfg.Peers["n"+strconv.Itoa(i)] = "sim"
+		cfg.Peers["n"+strconv.Itoa(i)] = "" // the simulator needs no address
 	}
 	cfg.AntiEntropy = 0
 	cfg.ReadRepair = false
@@ -86,20 +86,29 @@ func newSimClusterOn(t *testing.T, scfg sim.Config, cfg Config) *simCluster {
 // seconds).
 func (c *simCluster) do(node, kind string, body func(id uint64) any) SimReply {
 	c.t.Helper()
+	r, ok := c.try(node, kind, body)
+	if !ok {
+		c.t.Fatalf("%s to %s: no reply within 10s of virtual time", kind, node)
+	}
+	return r
+}
+
+// try is do for a network that may lose the request or the reply: ok is false when no reply
+// came within 10 virtual seconds (the client's timeout: the operation is indeterminate).
+func (c *simCluster) try(node, kind string, body func(id uint64) any) (SimReply, bool) {
 	c.cl.next++
 	id := c.cl.next
 	c.cl.env.Send(node, kind, body(id))
 	end := c.w.Now() + 10*time.Second
 	for c.w.Now() < end {
 		if r, ok := c.cl.replies[id]; ok {
-			return r
+			return r, true
 		}
 		if !c.w.Step() {
 			break
 		}
 	}
-	c.t.Fatalf("%s to %s: no reply within 10s of virtual time", kind, node)
-	return SimReply{}
+	return SimReply{}, false
 }
 
 // send sends a client request without waiting; the reply lands in c.cl.replies[id].
@@ -417,15 +426,22 @@ func TestSimSloppyQuorumAcksViaFallback(t *testing.T) {
 // random nodes, under random partitions and crashes: abd W=2 R=2 never lets a read go back
 // behind an acknowledged write or an earlier read.
 func TestSimABDLinearizableUnderFaults(t *testing.T) {
-	for seed := uint64(1); seed <= 4; seed++ {
+	for seed := uint64(1); seed <= 8; seed++ {
+		// Even seeds also lose, duplicate and reorder messages.
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			cfg := llTestConfig(3)
 			cfg.Consistency = ABD
 			cfg.W, cfg.R = 2, 2
 			cfg.AntiEntropy = time.Second
-			c := newSimCluster(t, seed, cfg)
+			scfg := sim.DefaultConfig()
+			scfg.Seed = seed
+			if seed%2 == 0 {
+				scfg.Net.Loss, scfg.Net.Duplicate, scfg.Net.Reorder = 0.05, 0.1, true
+			}
+			c := newSimClusterOn(t, scfg, cfg)
 			rng := c.w.Rand("test")
 			floor := 0 // the highest value acknowledged or read so far
+			reads := 0
 			for i := 1; i <= 60; i++ {
 				switch rng.IntN(5) {
 				case 0:
@@ -440,15 +456,19 @@ func TestSimABDLinearizableUnderFaults(t *testing.T) {
 				}
 				node := c.ids[rng.IntN(3)]
 				if rng.IntN(2) == 0 {
-					if r := c.put(node, "x", strconv.Itoa(i), Quorums{}); r.Err == nil {
+					r, ok := c.try(node, SimKindWrite, func(id uint64) any {
+						return SimWrite{ID: id, Key: "x", Op: WriteOp{Kind: KindRegister, Value: strconv.Itoa(i)}}
+					})
+					if ok && r.Err == nil {
 						floor = max(floor, i)
 					}
 					continue
 				}
-				r := c.get(node, "x", Quorums{})
-				if r.Err != nil {
+				r, ok := c.try(node, SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: "x", Kind: KindRegister} })
+				if !ok || r.Err != nil {
 					continue
 				}
+				reads++
 				got := 0
 				if v := value(r); v != "" {
 					got, _ = strconv.Atoi(v)
@@ -457,6 +477,9 @@ func TestSimABDLinearizableUnderFaults(t *testing.T) {
 					t.Fatalf("op %d: read at %s returned %d, behind %d (acknowledged or read before)", i, node, got, floor)
 				}
 				floor = got
+			}
+			if reads < 10 {
+				t.Errorf("only %d successful reads", reads)
 			}
 		})
 	}
@@ -648,4 +671,189 @@ func TestSimReadRepairLateAnswers(t *testing.T) {
 	if got := c.stat("n1", "read_repair"); got != 1 {
 		t.Errorf("read_repair on n1: got %d, want 1", got)
 	}
+}
+
+func TestSimCheckConfig(t *testing.T) {
+	good := llTestConfig(3)
+	if err := SimCheckConfig(good); err != nil {
+		t.Fatalf("a valid config: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"no nodes", func(c *Config) { c.Peers = nil }, "Peers is empty"},
+		{"bad consistency", func(c *Config) { c.Consistency = "eventual" }, `Consistency "eventual"`},
+		{"w above n", func(c *Config) { c.W = 4 }, "W (4)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := llTestConfig(3)
+			tc.mod(&cfg)
+			err := SimCheckConfig(cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// countingClient counts the replies to each request id.
+type countingClient struct {
+	env     *sim.Env
+	replies map[uint64]int
+}
+
+func (c *countingClient) Receive(m sim.Message) {
+	if r, ok := m.Body.(SimReply); ok {
+		c.replies[r.ID]++
+	}
+}
+
+// TestSimMixedFaultsExactlyOnceAndConverge: registers, counters and sets written and read at
+// random nodes under partitions, crashes, pauses and clock jumps. Every request to a node that
+// stays up gets exactly one reply, and once healed, anti-entropy and hints make every key's
+// replicas equal.
+func TestSimMixedFaultsExactlyOnceAndConverge(t *testing.T) {
+	for _, cons := range []string{LWW, VClock, ABD} {
+		t.Run(cons, func(t *testing.T) {
+			cfg := llTestConfig(5)
+			cfg.Consistency = cons
+			cfg.AntiEntropy = 200 * time.Millisecond
+			cfg.ReadRepair = true
+			scfg := sim.DefaultConfig()
+			scfg.Seed = 21
+			w, err := sim.New(scfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			boot := SimBoot(cfg, zerolog.Nop(), nil)
+			ids := cfg.NodeIDs()
+			for _, id := range ids {
+				if _, err := w.AddNode(id, boot); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cl := &countingClient{replies: map[uint64]int{}}
+			if _, err := w.AddNode("c", func(env *sim.Env) sim.Program { cl.env = env; return cl }); err != nil {
+				t.Fatal(err)
+			}
+			rng := w.Rand("test")
+			var id uint64
+			sentTo := map[uint64]string{}
+			// A request to a node that is not up when it is sent, or that crashes or pauses within
+			// 3s after (an abd operation takes at most two request timeouts), may get no reply.
+			type fault struct {
+				node string
+				at   time.Duration
+			}
+			var faults []fault
+			exempt := map[uint64]bool{}
+			sentAt := map[uint64]time.Duration{}
+			for step := 0; step < 300; step++ {
+				switch rng.IntN(150) {
+				case 0:
+					x := ids[rng.IntN(5)]
+					_ = w.Partition(map[string][]string{x: without(ids, x)})
+				case 1:
+					x := ids[rng.IntN(5)]
+					faults = append(faults, fault{x, w.Now()})
+					_ = w.Crash(x)
+					w.At(w.Now()+300*time.Millisecond, "restart", func() { _ = w.Restart(x) })
+				case 2:
+					x := ids[rng.IntN(5)]
+					faults = append(faults, fault{x, w.Now()})
+					_ = w.Pause(x)
+				case 3:
+					_ = w.SetClock(ids[rng.IntN(5)], time.Duration(rng.IntN(20)-10)*time.Second, 0)
+				case 4, 5, 6, 7, 8, 9:
+					w.Heal()
+				}
+				id++
+				node := ids[rng.IntN(5)]
+				sentTo[id] = node
+				if w.Node(node).State() != sim.Up {
+					exempt[id] = true
+				}
+				sentAt[id] = w.Now()
+				key := "k" + strconv.Itoa(rng.IntN(6))
+				var body any
+				switch rng.IntN(4) {
+				case 0:
+					body = SimRead{ID: id, Key: key, Kind: KindRegister}
+				case 1:
+					body = SimWrite{ID: id, Key: "c" + key, Op: WriteOp{Kind: KindCounter, Delta: int64(rng.IntN(9) - 4)}}
+				case 2:
+					body = SimWrite{ID: id, Key: "s" + key, Op: WriteOp{Kind: KindSet, Elem: strconv.Itoa(step)}}
+				default:
+					body = SimWrite{ID: id, Key: key, Op: WriteOp{Kind: KindRegister, Value: strconv.Itoa(step)}}
+				}
+				kind := SimKindWrite
+				if _, ok := body.(SimRead); ok {
+					kind = SimKindRead
+				}
+				cl.env.Send(node, kind, body)
+				w.Run(w.Now() + time.Duration(rng.IntN(50))*time.Millisecond)
+			}
+			w.Heal()
+			for _, x := range ids {
+				_ = w.Restart(x)
+			}
+			w.Run(w.Now() + 20*time.Second)
+			for i := uint64(1); i <= id; i++ {
+				for _, f := range faults {
+					if f.node == sentTo[i] && f.at >= sentAt[i] && f.at <= sentAt[i]+3*time.Second {
+						exempt[i] = true
+					}
+				}
+			}
+			for i := uint64(1); i <= id; i++ {
+				n := cl.replies[i]
+				if n > 1 || n == 0 && !exempt[i] {
+					t.Errorf("request %d to %s: %d replies, want exactly 1", i, sentTo[i], n)
+				}
+			}
+			// Every replica of every key holds the same record.
+			dumps := map[string]map[string]Record{}
+			keys := map[string]bool{}
+			for _, x := range ids {
+				d, err := SimDump(w.Node(x))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dumps[x] = d
+				for k := range d {
+					keys[k] = true
+				}
+			}
+			sorted := make([]string, 0, len(keys))
+			for k := range keys {
+				sorted = append(sorted, k)
+			}
+			slices.Sort(sorted)
+			for _, k := range sorted {
+				reps := SimReplicas(cfg, k)
+				first := dumps[reps[0]][k]
+				for _, r := range reps[1:] {
+					if got := dumps[r][k]; !got.Equal(first) {
+						t.Errorf("key %s: %s holds %s, %s holds %s", k, reps[0], first.Version(cons), r, got.Version(cons))
+					}
+				}
+			}
+			t.Logf("%d requests (%d exempt), %d keys", id, len(exempt), len(sorted))
+			if len(sorted) < 10 {
+				t.Errorf("only %d keys written", len(sorted))
+			}
+		})
+	}
+}
+
+func without(xs []string, x string) []string {
+	var out []string
+	for _, y := range xs {
+		if y != x {
+			out = append(out, y)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,6 +77,9 @@ type simAnswer struct {
 
 // SimCheckConfig checks cfg as SimBoot will use it (for every node of cfg.Peers).
 func SimCheckConfig(cfg Config) error {
+	if len(cfg.Peers) == 0 {
+		return errors.New("sim: the store config names no nodes (Peers is empty)")
+	}
 	_, err := simNodeConfig(cfg, firstID(cfg))
 	return err
 }
@@ -92,6 +96,16 @@ func firstID(cfg Config) string {
 // name, no cluster secret: the simulated network has no strangers), validated.
 func simNodeConfig(cfg Config, id string) (Config, error) {
 	cfg.ID = id
+	for _, p := range cfg.NodeIDs() {
+		if cfg.Peers[p] == "" { // addresses are not used: fill them in, on a copy
+			peers := make(map[string]string, len(cfg.Peers))
+			for q, addr := range cfg.Peers {
+				peers[q] = cmp.Or(addr, "sim:"+q)
+			}
+			cfg.Peers = peers
+			break
+		}
+	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "sim:" + id
 	}
