@@ -55,7 +55,11 @@ type Procs struct {
 	seq       []uint64 // per worker: the current op's number, so late answers are ignored
 	end       time.Duration
 	ctrs      *Counters
-	base      time.Time // the limiter's times are base + the loop's time
+	base      time.Time     // the limiter's times are base + the loop's time
+	t0        time.Duration // the loop's time when the workers were made (Step.At is since then)
+	script    Script        // SetScript: the ops to run instead of the generators'
+	pos       []int         // per worker: the next step of script
+	started   Script        // per worker: the ops started
 }
 
 // NewProcs prepares cfg.Concurrency workers. newClient gives the client and node id for a
@@ -92,6 +96,8 @@ func NewProcs(cfg Config, clock Clock, newClient func(process int) (AsyncClient,
 	}
 	p.clients = make([]AsyncClient, cfg.Concurrency)
 	p.seq = make([]uint64, cfg.Concurrency)
+	p.t0 = clock.Now()
+	p.started = make(Script, cfg.Concurrency)
 	return p, nil
 }
 
@@ -108,6 +114,22 @@ func (p *Procs) Start(end time.Duration) {
 func (p *Procs) next(i int) {
 	w := p.workers[i]
 	now := p.clock.Now()
+	if p.script != nil {
+		if p.pos[i] >= len(p.script[i]) {
+			return
+		}
+		at := max(p.t0+p.script[i][p.pos[i]].At, now)
+		if at >= p.end {
+			return
+		}
+		p.clock.After(at-now, func() {
+			if p.clock.Now() >= p.end {
+				return
+			}
+			p.op(i)
+		})
+		return
+	}
 	if w.lim.interval == 0 {
 		if now < p.end {
 			p.clock.After(0, func() { p.op(i) })
@@ -136,7 +158,17 @@ func (p *Procs) op(i int) {
 		w.ctrs.noteProcess(w.process)
 	}
 	c := p.clients[i]
-	read, k, v, cas := w.gen.op()
+	var read, cas bool
+	var k int
+	var v int64
+	if p.script != nil {
+		st := p.script[i][p.pos[i]]
+		p.pos[i]++
+		read, k, v = st.Read, st.Key, st.Value
+	} else {
+		read, k, v, cas = w.gen.op()
+	}
+	p.started[i] = append(p.started[i], Step{At: p.clock.Now() - p.t0, Read: read, Key: k, Value: v})
 	inv, _, _ := w.begin(read, k, v, cas)
 	p.seq[i]++
 	seq := p.seq[i]

@@ -51,6 +51,11 @@ type Options struct {
 	Log   zerolog.Logger // harness events
 	// Schedule, when set, replaces the schedule generated from the seed (replay).
 	Schedule *nemesis.Schedule
+	// Script, when set, replaces the clients' generated ops (a shrunk scenario; see Scenario).
+	Script workloads.Script
+	// Dir, when set, is the run folder (created; it must not exist or be empty) instead of a
+	// new one under the results root, and results/latest is left alone (shrink's output).
+	Dir string
 	// NoSave runs the simulation only: no run folder, no checking (benchmarks, determinism
 	// tests). The Outcome still has the history's hash.
 	NoSave bool
@@ -60,14 +65,15 @@ type Options struct {
 // Outcome is what a simulated run produced.
 type Outcome struct {
 	harness.Outcome
-	Virtual       time.Duration // virtual time simulated, settling and final reads included
-	Wall          time.Duration // wall time the simulation took, before checking
-	HistorySHA256 string        // sha256 of history.jsonl's bytes
-	TraceSHA256   string        // sha256 of the simulator's trace (every event and decision)
-	Fired         uint64        // simulator events run
-	Events        int           // store events (events.jsonl lines)
-	Net           sim.NetStats  // message counters
-	History       []history.Op  // the history (do not modify)
+	Virtual       time.Duration    // virtual time simulated, settling and final reads included
+	Wall          time.Duration    // wall time the simulation took, before checking
+	HistorySHA256 string           // sha256 of history.jsonl's bytes
+	TraceSHA256   string           // sha256 of the simulator's trace (every event and decision)
+	Fired         uint64           // simulator events run
+	Events        int              // store events (events.jsonl lines)
+	Net           sim.NetStats     // message counters
+	History       []history.Op     // the history (do not modify)
+	Script        workloads.Script // the ops the clients started (generated or Options.Script)
 }
 
 // Speed is virtual seconds per wall second.
@@ -220,6 +226,11 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 	if err != nil {
 		return fmt.Errorf("simrt: %w", err)
 	}
+	if r.opt.Script != nil {
+		if err := procs.SetScript(r.opt.Script); err != nil {
+			return fmt.Errorf("simrt: %w", err)
+		}
+	}
 	procs.Start(start + cfg.Time)
 	w.Run(start + cfg.Time)
 	// Ops in flight finish on their own deadline.
@@ -279,6 +290,7 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 
 	r.out.Virtual = w.Now()
 	r.out.History = r.rec.Ops()
+	r.out.Script = procs.Started()
 	r.out.Ops = len(r.out.History)
 	r.out.OK, r.out.Fail, r.out.Info = ctrs.OK.Load(), ctrs.Fail.Load(), ctrs.Info.Load()
 	r.out.HistorySHA256 = r.rec.Sum()
@@ -362,9 +374,14 @@ func (r *run) dumps() (history.Dumps, error) {
 // save writes the run folder, checks and writes the verdict, as harness.Run does.
 func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 	cfg, out := r.cfg, r.out
-	rf, err := report.Create(cfg.ResultsRoot, cfg.RunName(), time.Now())
+	rf, err := r.folder()
 	if err != nil {
 		return err
+	}
+	if r.opt.Script != nil {
+		if err := rf.WriteJSON(ScriptFile, r.opt.Script); err != nil {
+			return err
+		}
 	}
 	out.Dir = rf.Dir
 	out.RunID = "sim-" + r.out.HistorySHA256[:12]
@@ -439,6 +456,9 @@ func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 	}
 	if err := report.WriteHTML(rf.Dir); err != nil {
 		r.log.Warn().Err(err).Msg("report.html")
+	}
+	if r.opt.Dir != "" {
+		return nil
 	}
 	if err := rf.LinkLatest(); err != nil {
 		r.log.Warn().Err(err).Msg("results/latest")

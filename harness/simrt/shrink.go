@@ -1,0 +1,391 @@
+package simrt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/faultline/faultline/checker"
+	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/nemesis"
+	"github.com/faultline/faultline/workloads"
+)
+
+// ErrNothingToShrink: the scenario does not fail (the target checkers are not all invalid).
+var ErrNothingToShrink = errors.New("the scenario does not fail: nothing to shrink")
+
+// ShrinkOptions say what to shrink and how far.
+type ShrinkOptions struct {
+	Store Store
+	Log   zerolog.Logger
+	// Schedule is the run's executed fault schedule (nil: generated from the seed).
+	Schedule *nemesis.Schedule
+	// Script is the run's client script (nil: generated from the seed).
+	Script workloads.Script
+	// Target are the checkers that must stay invalid (nil: the deciding checkers the scenario
+	// is invalid on as given).
+	Target []string
+	// MaxRuns bounds the simulations (the first one, which establishes the failure, included).
+	MaxRuns int
+	// KeepTime: do not shorten the run's time.
+	KeepTime bool
+	// Out is the folder the shrunk scenario's run is saved to (Options.Dir); "" saves nothing.
+	Out string
+}
+
+// ShrinkResult is the shrunk scenario and how it was found.
+type ShrinkResult struct {
+	Target                     []string // the checkers that stay invalid
+	EventsBefore, EventsAfter  int      // fault events
+	OpsBefore, OpsAfter        int      // client ops (script steps)
+	TimeBefore, TimeAfter      time.Duration
+	Runs                       int  // simulations done
+	Incomplete                 bool // stopped by MaxRuns or the context: a smaller scenario may exist
+	Steps                      []string
+	Config                     harness.Config   // the shrunk scenario's config (Time may be shorter)
+	Schedule                   nemesis.Schedule // its fault schedule
+	Script                     workloads.Script // its client ops
+	Outcome                    *Outcome         // its saved run (with Out), else its last simulation
+	Wall                       time.Duration    // the search's wall time
+	FirstHistory, FinalHistory int              // history lengths (records)
+}
+
+// shrinker is one search in progress.
+type shrinker struct {
+	ctx    context.Context
+	opt    ShrinkOptions
+	target []string
+	res    *ShrinkResult
+}
+
+// errBudget stops the search: MaxRuns reached or the context ended.
+var errBudget = errors.New("simrt: shrink: budget")
+
+// evaluate simulates one candidate and checks it, without saving anything.
+func (s *shrinker) evaluate(cfg harness.Config, sched nemesis.Schedule, script workloads.Script) (*Outcome, *checker.Results, error) {
+	if s.ctx.Err() != nil || s.opt.MaxRuns > 0 && s.res.Runs >= s.opt.MaxRuns {
+		return nil, nil, errBudget
+	}
+	s.res.Runs++
+	r := &run{cfg: cfg, opt: Options{Store: s.opt.Store, Log: zerolog.Nop(), Schedule: &sched, Script: script, NoSave: true},
+		log: zerolog.Nop(), nodes: cfg.NodeIDs(), logs: map[string]*bytes.Buffer{}, out: &Outcome{}}
+	r.out.Runtime = Name
+	wall := time.Now()
+	if err := r.simulate(sched); err != nil {
+		return nil, nil, err
+	}
+	r.out.Wall = time.Since(wall)
+	res, err := checker.Check(s.ctx, r.out.History, checker.Config{
+		Workload:     cfg.Workload,
+		Checks:       cfg.Checks,
+		Timeout:      cfg.CheckTimeout,
+		Dumps:        r.dumpsFinal,
+		Log:          zerolog.Nop(),
+		FinalProcess: r.finalProcess,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("simrt: check: %w", err)
+	}
+	return r.out, res, nil
+}
+
+// fails says whether every target checker is invalid in res.
+func fails(res *checker.Results, target []string) bool {
+	if res == nil || len(target) == 0 {
+		return false
+	}
+	for _, name := range target {
+		r := res.Checkers[name]
+		if r == nil || r.Valid != checker.Invalid {
+			return false
+		}
+	}
+	return true
+}
+
+// InvalidCheckers lists the deciding checkers that found an anomaly, sorted.
+func InvalidCheckers(res *checker.Results) []string {
+	var out []string
+	if res == nil {
+		return nil
+	}
+	for name, r := range res.Checkers {
+		if r != nil && r.Decides && r.Valid == checker.Invalid {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Shrink removes fault events and client ops from a failing simulated scenario (cfg with
+// opt.Schedule and opt.Script) while it keeps failing with the same checkers: ddmin over the
+// fault events, then over the keys the clients use (all of a key's ops at once), then over the
+// single ops (chunks first, halving down to one), then it ends the run after the last op or
+// fault left. Every candidate is a whole deterministic simulation, checked. The smallest
+// failing scenario is saved to opt.Out (a run folder `faultline replay` reproduces byte for
+// byte). ErrNothingToShrink: the scenario as given does not fail.
+func Shrink(ctx context.Context, cfg harness.Config, opt ShrinkOptions) (*ShrinkResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("simrt: shrink: config: %w", err)
+	}
+	if err := Check(cfg); err != nil {
+		return nil, fmt.Errorf("simrt: shrink: config: %w", err)
+	}
+	if opt.Store == nil {
+		return nil, errors.New("simrt: shrink: no store")
+	}
+	start := time.Now()
+	s := &shrinker{ctx: ctx, opt: opt, res: &ShrinkResult{}}
+	sched, err := harness.Schedule(cfg, cfg.NodeIDs(), opt.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	// Only the events within the run are played: the others are not part of the scenario.
+	var played []nemesis.Event
+	for _, e := range sched.Events {
+		if e.At < cfg.Time {
+			played = append(played, e)
+		}
+	}
+	sched.Events = played
+
+	// The scenario as given, then as a script: the same run, now with every op named.
+	out, res, err := s.evaluate(cfg, sched, opt.Script)
+	if err != nil {
+		return nil, fmt.Errorf("simrt: shrink: the first run: %w", err)
+	}
+	s.target = opt.Target
+	if len(s.target) == 0 {
+		s.target = InvalidCheckers(res)
+	}
+	if !fails(res, s.target) {
+		return nil, fmt.Errorf("%w (the run is %s; invalid: %v)", ErrNothingToShrink, res.Valid, InvalidCheckers(res))
+	}
+	r := s.res
+	r.Target = s.target
+	r.EventsBefore, r.TimeBefore, r.FirstHistory = len(sched.Events), cfg.Time, len(out.History)
+	script := out.Script
+	r.OpsBefore = script.Ops()
+	if opt.Script == nil {
+		if out2, res2, err := s.evaluate(cfg, sched, script); err != nil {
+			return nil, fmt.Errorf("simrt: shrink: the scripted run: %w", err)
+		} else if out2.HistorySHA256 != out.HistorySHA256 || !fails(res2, s.target) {
+			return nil, fmt.Errorf("simrt: shrink: the run's own ops as a script do not reproduce it (history %s, scripted %s)", out.HistorySHA256, out2.HistorySHA256)
+		}
+	}
+	r.Steps = append(r.Steps, fmt.Sprintf("scenario: %d fault events, %d client ops, %s; fails %v", r.EventsBefore, r.OpsBefore, cfg.Time, s.target))
+
+	// The search; errBudget ends it where it is.
+	err = s.search(&cfg, &sched, &script)
+	if errors.Is(err, errBudget) {
+		r.Incomplete = true
+		r.Steps = append(r.Steps, fmt.Sprintf("stopped after %d runs (--max-runs or interrupted)", r.Runs))
+	} else if err != nil {
+		return nil, err
+	}
+	r.Config, r.Schedule, r.Script = cfg, sched, script
+	r.EventsAfter, r.OpsAfter, r.TimeAfter = len(sched.Events), script.Ops(), cfg.Time
+
+	if opt.Out != "" {
+		o, err := Run(ctx, cfg, Options{Store: opt.Store, Log: opt.Log, Schedule: &sched, Script: script, Dir: opt.Out})
+		if err != nil {
+			return nil, fmt.Errorf("simrt: shrink: saving the shrunk scenario: %w", err)
+		}
+		r.Runs++
+		if !fails(o.Results, s.target) {
+			return nil, fmt.Errorf("simrt: shrink: the shrunk scenario did not fail when saved (history %s): the simulation is not deterministic", o.HistorySHA256)
+		}
+		r.Outcome = o
+		r.FinalHistory = len(o.History)
+	}
+	r.Wall = time.Since(start)
+	return r, nil
+}
+
+// search shrinks the events, the keys, the ops and the time, in that order.
+func (s *shrinker) search(cfg *harness.Config, sched *nemesis.Schedule, script *workloads.Script) error {
+	r := s.res
+	try := func(c harness.Config, sc nemesis.Schedule, sp workloads.Script) (bool, error) {
+		_, res, err := s.evaluate(c, sc, sp)
+		if err != nil {
+			return false, err
+		}
+		return fails(res, s.target), nil
+	}
+
+	// Fault events.
+	events := sched.Events
+	keep, err := s.ddmin(len(events), func(keep []int) (bool, error) {
+		sc := *sched
+		sc.Events = pick(events, keep)
+		return try(*cfg, sc, *script)
+	})
+	sched.Events = pick(events, keep)
+	r.Steps = append(r.Steps, fmt.Sprintf("fault events: %d -> %d (%d runs so far)", len(events), len(sched.Events), r.Runs))
+	if err != nil {
+		return err
+	}
+
+	// Client ops, a key's at once.
+	ops := flatten(*script)
+	var keys []int
+	for _, o := range ops {
+		if !slices.Contains(keys, o.Key) {
+			keys = append(keys, o.Key)
+		}
+	}
+	slices.Sort(keys)
+	keep, err = s.ddmin(len(keys), func(keep []int) (bool, error) {
+		return try(*cfg, *sched, unflatten(len(*script), onKeys(ops, pick(keys, keep))))
+	})
+	before := len(ops)
+	ops = onKeys(ops, pick(keys, keep))
+	*script = unflatten(len(*script), ops)
+	r.Steps = append(r.Steps, fmt.Sprintf("keys: %d -> %d, client ops %d -> %d (%d runs so far)", len(keys), len(keep), before, len(ops), r.Runs))
+	if err != nil {
+		return err
+	}
+
+	// Client ops, chunks down to single ones.
+	keep, err = s.ddmin(len(ops), func(keep []int) (bool, error) {
+		return try(*cfg, *sched, unflatten(len(*script), pick(ops, keep)))
+	})
+	before = len(ops)
+	ops = pick(ops, keep)
+	*script = unflatten(len(*script), ops)
+	r.Steps = append(r.Steps, fmt.Sprintf("client ops: %d -> %d (%d runs so far)", before, len(ops), r.Runs))
+	if err != nil {
+		return err
+	}
+
+	// The run's time: end it just after the last op or fault left.
+	if s.opt.KeepTime {
+		return nil
+	}
+	var last time.Duration
+	for _, e := range sched.Events {
+		last = max(last, e.At)
+	}
+	for _, o := range ops {
+		last = max(last, o.At)
+	}
+	t := (last/time.Millisecond + 1) * time.Millisecond
+	if t >= cfg.Time {
+		return nil
+	}
+	c := *cfg
+	c.Time = t
+	if c.Validate() != nil {
+		return nil
+	}
+	ok, err := try(c, *sched, *script)
+	if err != nil {
+		return err
+	}
+	if ok {
+		r.Steps = append(r.Steps, fmt.Sprintf("time: %s -> %s (%d runs so far)", cfg.Time, t, r.Runs))
+		*cfg = c
+	} else {
+		r.Steps = append(r.Steps, fmt.Sprintf("time: %s kept (ending at %s no longer fails)", cfg.Time, t))
+	}
+	return nil
+}
+
+// ddmin finds a small subset of 0..n-1 for which test holds, test(all) being known to hold:
+// Zeller's delta debugging by complements. It removes chunks of the current set (halves, then
+// quarters, down to single items) while test still holds, and returns the set left: removing any
+// one item of it makes test fail (unless stopped by errBudget, returned with the set so far).
+func (s *shrinker) ddmin(n int, test func(keep []int) (bool, error)) ([]int, error) {
+	keep := make([]int, n)
+	for i := range keep {
+		keep[i] = i
+	}
+	if n == 0 {
+		return keep, nil
+	}
+	// Nothing at all first: a failure that needs none of these is common (and one run).
+	if ok, err := test(nil); err != nil {
+		return keep, err
+	} else if ok {
+		return nil, nil
+	}
+	gran := 2
+	for len(keep) > 1 {
+		gran = min(gran, len(keep))
+		reduced := false
+		for i := range gran {
+			lo, hi := i*len(keep)/gran, (i+1)*len(keep)/gran
+			cand := slices.Concat(keep[:lo], keep[hi:])
+			ok, err := test(cand)
+			if err != nil {
+				return keep, err
+			}
+			if ok {
+				keep = cand
+				gran = max(gran-1, 2)
+				reduced = true
+				break
+			}
+		}
+		if !reduced {
+			if gran >= len(keep) {
+				break
+			}
+			gran = min(2*gran, len(keep))
+		}
+	}
+	return keep, nil
+}
+
+// pick is the items of xs at the indices keep (in order).
+func pick[T any](xs []T, keep []int) []T {
+	out := make([]T, 0, len(keep))
+	for _, i := range keep {
+		out = append(out, xs[i])
+	}
+	return out
+}
+
+// op is a script step with its worker.
+type op struct {
+	workloads.Step
+	worker int
+}
+
+func flatten(s workloads.Script) []op {
+	var out []op
+	for w, steps := range s {
+		for _, st := range steps {
+			out = append(out, op{Step: st, worker: w})
+		}
+	}
+	return out
+}
+
+func unflatten(workers int, ops []op) workloads.Script {
+	s := make(workloads.Script, workers)
+	for i := range s {
+		s[i] = []workloads.Step{}
+	}
+	for _, o := range ops {
+		s[o.worker] = append(s[o.worker], o.Step)
+	}
+	return s
+}
+
+// onKeys is the ops on the given keys.
+func onKeys(ops []op, keys []int) []op {
+	var out []op
+	for _, o := range ops {
+		if slices.Contains(keys, o.Key) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
