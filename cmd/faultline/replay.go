@@ -21,6 +21,7 @@ import (
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/targets/etcd"
+	"github.com/faultline/faultline/workloads"
 )
 
 func replayCommand(env *appEnv) *cli.Command {
@@ -65,7 +66,8 @@ type savedRun struct {
 	cfg     harness.Config
 	runtime string // the runtime the run ran on, from config.json ("" in files that lack it)
 	sched   nemesis.Schedule
-	invalid []string // the deciding checkers the saved results found invalid (nil without results.json)
+	invalid []string         // the deciding checkers the saved results found invalid (nil without results.json)
+	script  workloads.Script // a simulated run's client script (script.json; nil: generated)
 }
 
 func loadRun(dir string) (*savedRun, error) {
@@ -97,6 +99,9 @@ func loadRun(dir string) (*savedRun, error) {
 		}
 		s.sched.Events = executedPart(s.sched.Events, done)
 	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	if s.script, err = simrt.LoadScript(dir); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	b, err = os.ReadFile(filepath.Join(dir, report.ResultsFile))
@@ -227,6 +232,10 @@ func doReplay(ctx context.Context, env *appEnv, dir string, opt replayOptions) e
 	}
 	if runtimeName == simrt.Name {
 		return doSimReplay(ctx, env, dir, cfg, saved, opt)
+	}
+	if saved.script != nil {
+		return cli.Exit(fmt.Sprintf("faultline replay: %s has a client script (%s: a shrunk simulated scenario), which only the sim runtime runs: replay it with --runtime %s",
+			dir, simrt.ScriptFile, simrt.Name), exitCannotRun)
 	}
 	rts, err := newRuntimes(ctx, env, runtimeName, 1)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/faultline/faultline/harness/simrt"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
+	"github.com/faultline/faultline/workloads"
 )
 
 // simStore is the store the sim runtime runs: the reference store's own core through its
@@ -38,7 +39,7 @@ func tuneGC() func() {
 
 // runSim runs one test in the simulator and prints its outcome as doRun does, plus the
 // simulation's speed and the history's hash.
-func runSim(ctx context.Context, env *appEnv, cfg harness.Config, asJSON bool, sched *nemesis.Schedule) (*simrt.Outcome, error) {
+func runSim(ctx context.Context, env *appEnv, cfg harness.Config, asJSON bool, sched *nemesis.Schedule, script workloads.Script) (*simrt.Outcome, error) {
 	if err := simrt.Check(cfg); err != nil {
 		return nil, cli.Exit("faultline run: "+err.Error(), exitCannotRun)
 	}
@@ -48,7 +49,7 @@ func runSim(ctx context.Context, env *appEnv, cfg harness.Config, asJSON bool, s
 	}
 	fmt.Fprintf(env.stderr, "faultline run %s: runtime %s%s, seed %d, %s of virtual time\n", cfg.RunName(), simrt.Name, simrt.Note, cfg.Seed, cfg.Time)
 	defer tuneGC()()
-	out, err := simrt.Run(ctx, cfg, simrt.Options{Store: st, Log: env.log, Schedule: sched})
+	out, err := simrt.Run(ctx, cfg, simrt.Options{Store: st, Log: env.log, Schedule: sched, Script: script})
 	if err != nil {
 		if out != nil && out.Dir != "" {
 			fmt.Fprintf(env.stderr, "run folder: %s\n", out.Dir)
@@ -76,7 +77,7 @@ func simExtra(out *simrt.Outcome) map[string]any {
 
 // doSimRun is doRun for the sim runtime.
 func doSimRun(ctx context.Context, env *appEnv, cfg harness.Config, asJSON bool) error {
-	out, err := runSim(ctx, env, cfg, asJSON, nil)
+	out, err := runSim(ctx, env, cfg, asJSON, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func doSimReplay(ctx context.Context, env *appEnv, dir string, cfg harness.Confi
 		return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)
 	}
 	sched := saved.sched
-	out, err := runSim(ctx, env, cfg, opt.json, &sched)
+	out, err := runSim(ctx, env, cfg, opt.json, &sched, saved.script)
 	if err != nil {
 		return err
 	}

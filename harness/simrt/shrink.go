@@ -264,17 +264,59 @@ func (s *shrinker) search(cfg *harness.Config, sched *nemesis.Schedule, script *
 		return err
 	}
 
-	// The run's time: end it just after the last op or fault left.
+	// The run's time: start it at the first op or fault left, end it just after the last.
 	if s.opt.KeepTime {
 		return nil
 	}
-	var last time.Duration
-	for _, e := range sched.Events {
-		last = max(last, e.At)
+	return s.shortenTime(cfg, sched, script, try)
+}
+
+// shortenTime moves the scenario's ops and faults earlier so that the first of them is at the
+// run's start, if it still fails so, then ends the run just after the last of them, if it still
+// fails so.
+func (s *shrinker) shortenTime(cfg *harness.Config, sched *nemesis.Schedule, script *workloads.Script, try func(harness.Config, nemesis.Schedule, workloads.Script) (bool, error)) error {
+	r := s.res
+	bounds := func(sc nemesis.Schedule, sp workloads.Script) (first, last time.Duration) {
+		first = -1
+		for _, e := range sc.Events {
+			first, last = earliest(first, e.At), max(last, e.At)
+		}
+		for _, steps := range sp {
+			for _, st := range steps {
+				first, last = earliest(first, st.At), max(last, st.At)
+			}
+		}
+		return max(first, 0), last
 	}
-	for _, o := range ops {
-		last = max(last, o.At)
+	if first, _ := bounds(*sched, *script); first > 0 {
+		sc := *sched
+		sc.Events = make([]nemesis.Event, len(sched.Events))
+		for i, e := range sched.Events {
+			e.At -= first
+			sc.Events[i] = e
+		}
+		sp := make(workloads.Script, len(*script))
+		for w, steps := range *script {
+			sp[w] = make([]workloads.Step, len(steps))
+			for i, st := range steps {
+				st.At -= first
+				sp[w][i] = st
+			}
+		}
+		c := *cfg
+		c.Time -= first
+		ok, err := try(c, sc, sp)
+		if err != nil {
+			return err
+		}
+		if ok {
+			r.Steps = append(r.Steps, fmt.Sprintf("time: everything %s earlier, %s -> %s (%d runs so far)", first, cfg.Time, c.Time, r.Runs))
+			*cfg, *sched, *script = c, sc, sp
+		} else {
+			r.Steps = append(r.Steps, fmt.Sprintf("time: not moved earlier (%s earlier no longer fails)", first))
+		}
 	}
+	_, last := bounds(*sched, *script)
 	t := (last/time.Millisecond + 1) * time.Millisecond
 	if t >= cfg.Time {
 		return nil
@@ -289,12 +331,20 @@ func (s *shrinker) search(cfg *harness.Config, sched *nemesis.Schedule, script *
 		return err
 	}
 	if ok {
-		r.Steps = append(r.Steps, fmt.Sprintf("time: %s -> %s (%d runs so far)", cfg.Time, t, r.Runs))
+		r.Steps = append(r.Steps, fmt.Sprintf("time: ends after the last op or fault, %s -> %s (%d runs so far)", cfg.Time, t, r.Runs))
 		*cfg = c
 	} else {
 		r.Steps = append(r.Steps, fmt.Sprintf("time: %s kept (ending at %s no longer fails)", cfg.Time, t))
 	}
 	return nil
+}
+
+// earliest is the smaller of a and b, a < 0 meaning none yet.
+func earliest(a, b time.Duration) time.Duration {
+	if a < 0 {
+		return b
+	}
+	return min(a, b)
 }
 
 // ddmin finds a small subset of 0..n-1 for which test holds, test(all) being known to hold:
