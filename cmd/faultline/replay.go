@@ -228,6 +228,9 @@ func doReplay(ctx context.Context, env *appEnv, dir string, opt replayOptions) e
 	if runtimeName == simrt.Name {
 		return doSimReplay(ctx, env, dir, cfg, saved, opt)
 	}
+	if !cfg.Sim.IsZero() {
+		return cli.Exit(fmt.Sprintf("faultline replay: %s duplicated or reordered messages (--sim-duplicate, --sim-reorder), which only --runtime sim can do", dir), exitCannotRun)
+	}
 	rts, err := newRuntimes(ctx, env, runtimeName, 1)
 	if err != nil {
 		return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)

@@ -147,6 +147,7 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 	cfg := r.cfg
 	scfg := sim.DefaultConfig()
 	scfg.Seed = uint64(cfg.Seed)
+	scfg.Net.Duplicate, scfg.Net.Reorder = cfg.Sim.Duplicate, cfg.Sim.Reorder
 	w, err := sim.New(scfg)
 	if err != nil {
 		return fmt.Errorf("simrt: %w", err)
