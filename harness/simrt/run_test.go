@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -207,5 +208,21 @@ func TestDuplicateReorder(t *testing.T) {
 	}
 	if a.Net.Duplicated == 0 || a.HistorySHA256 == plain.HistorySHA256 {
 		t.Fatalf("duplicated %d messages, history %s (plain %s): want some, and another history", a.Net.Duplicated, a.HistorySHA256, plain.HistorySHA256)
+	}
+}
+
+// TestInterrupted: a cancelled context stops the clients at once; the run is still healed,
+// saved and checked, and says it was interrupted.
+func TestInterrupted(t *testing.T) {
+	cfg := smallConfig()
+	cfg.ResultsRoot = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out, err := Run(ctx, cfg, Options{Store: Reference{}, Log: zerolog.Nop()})
+	if !errors.Is(err, harness.ErrInterrupted) || out == nil || !out.Interrupted || out.Results == nil {
+		t.Fatalf("got %+v, %v; want an interrupted, checked run and harness.ErrInterrupted", out, err)
+	}
+	if out.OK > 0 {
+		t.Fatalf("%d ops ok after an interrupt at time 0: want none", out.OK)
 	}
 }
