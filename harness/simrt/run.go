@@ -110,8 +110,9 @@ type run struct {
 	logs    map[string]*bytes.Buffer
 	out     *Outcome
 
-	dumpsFinal   history.Dumps // after the final reads
-	finalProcess int           // the first final-read process
+	dumpsFinal   history.Dumps  // after the final reads
+	nodeStats    map[string]any // node id -> its counters at the end
+	finalProcess int            // the first final-read process
 }
 
 // Run executes one test in the simulator: cluster, clients and nemesis for cfg.Time of virtual
@@ -308,6 +309,12 @@ func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 	r.out.Events = r.nevents
 	r.out.Net = w.NetStats()
 	r.dumpsFinal = dumps
+	r.nodeStats = map[string]any{}
+	for _, id := range r.nodes {
+		if st := r.opt.Store.Stats(w.Node(id)); st != nil {
+			r.nodeStats[id] = st
+		}
+	}
 	r.finalProcess = wcfg.FinalProcess
 	return nil
 }
@@ -422,19 +429,21 @@ func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 			r.log.Error().Err(err).Msg("save dumps")
 		}
 	}
-	stats := map[string]any{
-		"harness": map[string]any{
-			"runtime": Name, "target": harness.ReferenceTarget, "ops": out.Ops,
-			"ok": out.OK, "fail": out.Fail, "info": out.Info,
-			"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "quiesced": out.Quiesced,
-			"interrupted": false, "duration_ms": out.Virtual.Milliseconds(),
-			"final_process": r.finalProcess,
-		},
-		"sim": map[string]any{
-			"virtual_ms": out.Virtual.Milliseconds(), "wall_ms": out.Wall.Milliseconds(),
-			"virtual_per_wall": out.Speed(), "events_fired": out.Fired, "store_events": out.Events,
-			"history_sha256": out.HistorySHA256, "trace_sha256": out.TraceSHA256, "net": out.Net,
-		},
+	stats := map[string]any{}
+	for id, st := range r.nodeStats {
+		stats[id] = st
+	}
+	stats["harness"] = map[string]any{
+		"runtime": Name, "target": harness.ReferenceTarget, "ops": out.Ops,
+		"ok": out.OK, "fail": out.Fail, "info": out.Info,
+		"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "quiesced": out.Quiesced,
+		"interrupted": false, "duration_ms": out.Virtual.Milliseconds(),
+		"final_process": r.finalProcess,
+	}
+	stats["sim"] = map[string]any{
+		"virtual_ms": out.Virtual.Milliseconds(), "wall_ms": out.Wall.Milliseconds(),
+		"virtual_per_wall": out.Speed(), "events_fired": out.Fired, "store_events": out.Events,
+		"history_sha256": out.HistorySHA256, "trace_sha256": out.TraceSHA256, "net": out.Net,
 	}
 	if err := rf.WriteJSON(report.StatsFile, stats); err != nil {
 		r.log.Error().Err(err).Msg("save stats")
