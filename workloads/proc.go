@@ -398,3 +398,6 @@ func (p *Procs) InFlight() int {
 	}
 	return n
 }
+
+// Stop starts no more ops (those in flight finish on their own deadline).
+func (p *Procs) Stop() { p.end = p.clock.Now() }

@@ -237,6 +237,9 @@ func doReplay(ctx context.Context, env *appEnv, dir string, opt replayOptions) e
 		return cli.Exit(fmt.Sprintf("faultline replay: %s has a client script (%s: a shrunk simulated scenario), which only the sim runtime runs: replay it with --runtime %s",
 			dir, simrt.ScriptFile, simrt.Name), exitCannotRun)
 	}
+	if !cfg.Sim.IsZero() {
+		return cli.Exit(fmt.Sprintf("faultline replay: %s duplicated or reordered messages (--sim-duplicate, --sim-reorder), which only --runtime sim can do", dir), exitCannotRun)
+	}
 	rts, err := newRuntimes(ctx, env, runtimeName, 1)
 	if err != nil {
 		return cli.Exit("faultline replay: "+err.Error(), exitCannotRun)

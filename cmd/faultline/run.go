@@ -48,6 +48,8 @@ func runFlags() []cli.Flag {
 	d := harness.DefaultConfig()
 	return append(append(storeFlags(), targetFlags()...),
 		&cli.StringFlag{Name: "runtime", Usage: "local, docker or sim (sim: the whole test in one process in virtual time, network, disks and clocks simulated from the seed; default: docker where an engine answers, else local)"},
+		&cli.Float64Flag{Name: "sim-duplicate", Usage: "--runtime sim only: probability that a message (between nodes, or client and node) is delivered twice"},
+		&cli.BoolFlag{Name: "sim-reorder", Usage: "--runtime sim only: messages on a link may overtake each other (TCP hides both from the real runtimes)"},
 		&cli.StringFlag{Name: "workload", Value: d.Workload, Usage: "register, set or counter"},
 		&cli.BoolFlag{Name: "crdt", Usage: "set/counter: use the store's CRDTs instead of read-modify-write"},
 		&cli.IntFlag{Name: "keys", Value: d.Keys, Usage: "number of keys"},
@@ -136,6 +138,12 @@ func configFromFlags(c *cli.Context) (harness.Config, error) {
 		cfg.Seed = time.Now().UnixNano() % 1_000_000_000
 	}
 	cfg.QuiesceMax = c.Duration("quiesce")
+	if c.IsSet("sim-duplicate") || c.IsSet("sim-reorder") {
+		if c.String("runtime") != simrt.Name {
+			return cfg, errors.New("--sim-duplicate and --sim-reorder need --runtime sim (TCP hides duplication and reordering from the real runtimes)")
+		}
+		cfg.Sim = harness.SimConfig{Duplicate: c.Float64("sim-duplicate"), Reorder: c.Bool("sim-reorder")}
+	}
 	cfg.ResultsRoot = c.String("results")
 	if err := targetFromFlags(c, &cfg); err != nil {
 		return cfg, err

@@ -39,3 +39,6 @@ func (Reference) Reply(m sim.Message) (uint64, store.Record, *store.OpError, boo
 
 // Dump is store.SimDump.
 func (Reference) Dump(n *sim.Node) (map[string]store.Record, error) { return store.SimDump(n) }
+
+// Stats is store.SimStats.
+func (Reference) Stats(n *sim.Node) map[string]int64 { return store.SimStats(n) }

@@ -42,6 +42,9 @@ const Note = " (one process, virtual time: the network, the disks and the clocks
 // (BENCHMARKS.md, "Simulation").
 const GCPercent = 400
 
+// interruptEvery is how much virtual time runs between checks for Ctrl-C.
+const interruptEvery = 100 * time.Millisecond
+
 // quiesceEvery is how often the settle phase compares the replicas (virtual time).
 const quiesceEvery = 250 * time.Millisecond
 
@@ -113,8 +116,9 @@ type run struct {
 	logs    map[string]*bytes.Buffer
 	out     *Outcome
 
-	dumpsFinal   history.Dumps // after the final reads
-	finalProcess int           // the first final-read process
+	dumpsFinal   history.Dumps  // after the final reads
+	nodeStats    map[string]any // node id -> its counters at the end
+	finalProcess int            // the first final-read process
 }
 
 // Run executes one test in the simulator: cluster, clients and nemesis for cfg.Time of virtual
@@ -138,21 +142,28 @@ func Run(ctx context.Context, cfg harness.Config, opt Options) (*Outcome, error)
 		return nil, err
 	}
 	wall := time.Now()
-	if err := r.simulate(sched); err != nil {
+	if err := r.simulate(ctx, sched); err != nil {
 		return nil, err
 	}
 	r.out.Wall = time.Since(wall)
 	if opt.NoSave {
 		return r.out, nil
 	}
-	return r.out, r.save(ctx, sched)
+	if err := r.save(ctx, sched); err != nil {
+		return r.out, err
+	}
+	if r.out.Interrupted {
+		return r.out, harness.ErrInterrupted
+	}
+	return r.out, nil
 }
 
 // simulate plays the whole run in virtual time.
-func (r *run) simulate(sched nemesis.Schedule) error {
+func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 	cfg := r.cfg
 	scfg := sim.DefaultConfig()
 	scfg.Seed = uint64(cfg.Seed)
+	scfg.Net.Duplicate, scfg.Net.Reorder = cfg.Sim.Duplicate, cfg.Sim.Reorder
 	w, err := sim.New(scfg)
 	if err != nil {
 		return fmt.Errorf("simrt: %w", err)
@@ -232,15 +243,24 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 		}
 	}
 	procs.Start(start + cfg.Time)
-	w.Run(start + cfg.Time)
+	// In slices of virtual time, so Ctrl-C (ctx) stops the clients and skips to healing, as
+	// in harness.Run.
+	for end := start + cfg.Time; w.Now() < end; {
+		if ctx.Err() != nil {
+			r.out.Interrupted = true
+			procs.Stop()
+			break
+		}
+		w.Run(min(w.Now()+interruptEvery, end))
+	}
 	// Ops in flight finish on their own deadline.
 	for procs.InFlight() > 0 && w.Step() {
 	}
 
 	// Heal what the nemesis left, then make sure of it; restart the nodes still down.
 	tgt := faults.Target{W: w}
-	ctx := context.Background() // the simulated target never blocks
-	if err := nemesis.HealExecuted(ctx, r.out.Faults, tgt, r.rec, r.log); err != nil {
+	hctx := context.WithoutCancel(ctx) // healing survives Ctrl-C; the simulated target never blocks
+	if err := nemesis.HealExecuted(hctx, r.out.Faults, tgt, r.rec, r.log); err != nil {
 		r.log.Error().Err(err).Msg("heal")
 	}
 	w.Heal()
@@ -269,10 +289,12 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 	}
 	r.out.QuiesceWait = w.Now() - start
 
-	// Final reads by fresh processes, at R=W=N.
+	// Final reads by fresh processes, at R=W=N (none in an interrupted run).
 	wcfg.FinalProcess = max(int(ctrs.NextProcess.Load()), 1)
-	finished := false
-	if err := workloads.FinalReadsAsync(wcfg, clock, r.newClient(wcfg, true), r.rec, r.log, func(err error) {
+	finished := r.out.Interrupted
+	if finished {
+		// interrupted: no final reads
+	} else if err := workloads.FinalReadsAsync(wcfg, clock, r.newClient(wcfg, true), r.rec, r.log, func(err error) {
 		finished = true
 		if err != nil {
 			r.log.Error().Err(err).Msg("final reads")
@@ -299,6 +321,12 @@ func (r *run) simulate(sched nemesis.Schedule) error {
 	r.out.Events = r.nevents
 	r.out.Net = w.NetStats()
 	r.dumpsFinal = dumps
+	r.nodeStats = map[string]any{}
+	for _, id := range r.nodes {
+		if st := r.opt.Store.Stats(w.Node(id)); st != nil {
+			r.nodeStats[id] = st
+		}
+	}
 	r.finalProcess = wcfg.FinalProcess
 	return nil
 }
@@ -418,14 +446,17 @@ func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 			r.log.Error().Err(err).Msg("save dumps")
 		}
 	}
-	stats := map[string]any{
-		"harness": map[string]any{
-			"runtime": Name, "target": harness.ReferenceTarget, "ops": out.Ops,
-			"ok": out.OK, "fail": out.Fail, "info": out.Info,
-			"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "quiesced": out.Quiesced,
-			"interrupted": false, "duration_ms": out.Virtual.Milliseconds(),
-			"final_process": r.finalProcess,
-		},
+	stats := map[string]any{}
+	for id, st := range r.nodeStats {
+		stats[id] = st
+	}
+	stats["harness"] = map[string]any{
+		"runtime": Name, "target": harness.ReferenceTarget, "ops": out.Ops,
+		"ok": out.OK, "fail": out.Fail, "info": out.Info,
+		"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "quiesced": out.Quiesced,
+		"interrupted": out.Interrupted, "duration_ms": out.Virtual.Milliseconds(),
+		"final_process": r.finalProcess,
+		// what the simulation did (report.html shows it with the harness's figures)
 		"sim": map[string]any{
 			"virtual_ms": out.Virtual.Milliseconds(), "wall_ms": out.Wall.Milliseconds(),
 			"virtual_per_wall": out.Speed(), "events_fired": out.Fired, "store_events": out.Events,

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -106,6 +107,7 @@ func TestGoldenToy(t *testing.T) {
 func TestRunFolder(t *testing.T) {
 	cfg := smallConfig()
 	cfg.ResultsRoot = t.TempDir()
+	cfg.Sim = harness.SimConfig{Duplicate: 0.01, Reorder: true}
 	out, err := Run(context.Background(), cfg, Options{Store: toyStore{}, Log: zerolog.New(zerolog.NewTestWriter(t))})
 	if err != nil {
 		t.Fatal(err)
@@ -135,8 +137,8 @@ func TestRunFolder(t *testing.T) {
 		t.Fatal("no results")
 	}
 	loaded, err := harness.LoadConfig(out.Dir)
-	if err != nil || loaded.Seed != cfg.Seed {
-		t.Fatalf("LoadConfig: seed %d, %v; want %d", loaded.Seed, err, cfg.Seed)
+	if err != nil || loaded.Seed != cfg.Seed || loaded.Sim != cfg.Sim {
+		t.Fatalf("LoadConfig: seed %d, sim %+v, %v; want %d, %+v", loaded.Seed, loaded.Sim, err, cfg.Seed, cfg.Sim)
 	}
 }
 
@@ -191,5 +193,36 @@ func TestFsyncNever(t *testing.T) {
 				t.Fatalf("fsync %s: lost-updates %+v, want %s", tt.fsync, r, tt.want)
 			}
 		})
+	}
+}
+
+// TestDuplicateReorder: duplicated and reordered messages change the run, and it stays a
+// function of its seed.
+func TestDuplicateReorder(t *testing.T) {
+	cfg := smallConfig()
+	plain := simulate(t, cfg, Reference{})
+	cfg.Sim = harness.SimConfig{Duplicate: 0.05, Reorder: true}
+	a, b := simulate(t, cfg, Reference{}), simulate(t, cfg, Reference{})
+	if a.HistorySHA256 != b.HistorySHA256 {
+		t.Fatalf("with duplication and reordering, two runs: %s vs %s: want equal", a.HistorySHA256, b.HistorySHA256)
+	}
+	if a.Net.Duplicated == 0 || a.HistorySHA256 == plain.HistorySHA256 {
+		t.Fatalf("duplicated %d messages, history %s (plain %s): want some, and another history", a.Net.Duplicated, a.HistorySHA256, plain.HistorySHA256)
+	}
+}
+
+// TestInterrupted: a cancelled context stops the clients at once; the run is still healed,
+// saved and checked, and says it was interrupted.
+func TestInterrupted(t *testing.T) {
+	cfg := smallConfig()
+	cfg.ResultsRoot = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out, err := Run(ctx, cfg, Options{Store: Reference{}, Log: zerolog.Nop()})
+	if !errors.Is(err, harness.ErrInterrupted) || out == nil || !out.Interrupted || out.Results == nil {
+		t.Fatalf("got %+v, %v; want an interrupted, checked run and harness.ErrInterrupted", out, err)
+	}
+	if out.OK > 0 {
+		t.Fatalf("%d ops ok after an interrupt at time 0: want none", out.OK)
 	}
 }

@@ -76,8 +76,11 @@ func (s *shrinker) evaluate(cfg harness.Config, sched nemesis.Schedule, script w
 		log: zerolog.Nop(), nodes: cfg.NodeIDs(), logs: map[string]*bytes.Buffer{}, out: &Outcome{}}
 	r.out.Runtime = Name
 	wall := time.Now()
-	if err := r.simulate(sched); err != nil {
+	if err := r.simulate(s.ctx, sched); err != nil {
 		return nil, nil, err
+	}
+	if r.out.Interrupted {
+		return nil, nil, errBudget
 	}
 	r.out.Wall = time.Since(wall)
 	res, err := checker.Check(s.ctx, r.out.History, checker.Config{

@@ -23,6 +23,8 @@ type Store interface {
 	Reply(m sim.Message) (id uint64, rec store.Record, err *store.OpError, ok bool)
 	// Dump reads a node's disk: every key it holds as a replica.
 	Dump(n *sim.Node) (map[string]store.Record, error)
+	// Stats are a node's counters since its last boot (nil: none), for stats.json.
+	Stats(n *sim.Node) map[string]int64
 }
 
 // clusterSecret authenticates the simulated nodes to each other. The simulated network has no

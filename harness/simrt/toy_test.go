@@ -64,6 +64,8 @@ func (toyStore) Dump(n *sim.Node) (map[string]store.Record, error) {
 	return out, err
 }
 
+func (toyStore) Stats(*sim.Node) map[string]int64 { return nil }
+
 func (toyStore) Boot(cfg store.Config, _ zerolog.Logger, events func(store.Event)) sim.Boot {
 	return func(env *sim.Env) sim.Program {
 		return &toyNode{env: env, cfg: cfg, events: events, peers: cfg.NodeIDs()}
