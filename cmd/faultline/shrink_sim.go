@@ -96,9 +96,9 @@ func doSimShrink(ctx context.Context, c *cli.Context, env *appEnv, dir, out stri
 		return fail("%v", err)
 	}
 	w := env.stdout
-	fmt.Fprintf(w, "shrunk the scenario of %s (%s): fault events %d -> %d, client ops %d -> %d, time %s -> %s; %d simulations in %s\n",
+	fmt.Fprintf(w, "shrunk the scenario of %s (%s): fault events %d -> %d, client ops %d -> %d, time %s -> %s; %d simulations in %s (simulating %s, checking %s)\n",
 		dir, strings.Join(res.Target, ", "), res.EventsBefore, res.EventsAfter, res.OpsBefore, res.OpsAfter,
-		res.TimeBefore, res.TimeAfter, res.Runs, res.Wall.Round(time.Millisecond))
+		res.TimeBefore, res.TimeAfter, res.Runs, res.Wall.Round(time.Millisecond), res.SimWall.Round(time.Millisecond), res.CheckWall.Round(time.Millisecond))
 	for _, s := range res.Steps {
 		fmt.Fprintf(w, "  %s\n", s)
 	}
@@ -130,7 +130,8 @@ func simShrinkNote(src, out string, res *simrt.ShrinkResult) string {
 	fmt.Fprintf(&b, "| client operations | %d | %d |\n", res.OpsBefore, res.OpsAfter)
 	fmt.Fprintf(&b, "| virtual time | %s | %s |\n", res.TimeBefore, res.TimeAfter)
 	fmt.Fprintf(&b, "| history records | %d | %d |\n\n", res.FirstHistory, res.FinalHistory)
-	fmt.Fprintf(&b, "Re-runs: %d simulations in %s of wall time", res.Runs, res.Wall.Round(time.Millisecond))
+	fmt.Fprintf(&b, "Re-runs: %d simulations in %s of wall time (simulating %s, checking %s)", res.Runs, res.Wall.Round(time.Millisecond),
+		res.SimWall.Round(time.Millisecond), res.CheckWall.Round(time.Millisecond))
 	if res.Incomplete {
 		b.WriteString(" (stopped early by --max-runs or an interrupt: a smaller scenario may exist)")
 	}

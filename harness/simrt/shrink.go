@@ -52,6 +52,7 @@ type ShrinkResult struct {
 	Script                     workloads.Script // its client ops
 	Outcome                    *Outcome         // its saved run (with Out), else its last simulation
 	Wall                       time.Duration    // the search's wall time
+	SimWall, CheckWall         time.Duration    // of which simulating and checking the candidates
 	FirstHistory, FinalHistory int              // history lengths (records)
 }
 
@@ -83,6 +84,8 @@ func (s *shrinker) evaluate(cfg harness.Config, sched nemesis.Schedule, script w
 		return nil, nil, errBudget
 	}
 	r.out.Wall = time.Since(wall)
+	s.res.SimWall += r.out.Wall
+	defer func(t time.Time) { s.res.CheckWall += time.Since(t) }(time.Now())
 	res, err := checker.Check(s.ctx, r.out.History, checker.Config{
 		Workload:     cfg.Workload,
 		Checks:       cfg.Checks,
