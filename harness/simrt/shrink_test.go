@@ -99,3 +99,35 @@ func TestShrinkValid(t *testing.T) {
 		t.Fatalf("Shrink of abd W=2 R=2: %v, want ErrNothingToShrink", err)
 	}
 }
+
+// TestDDMin: ddmin finds the two items a failure needs among 100, in far fewer tests than
+// subsets, and stops at the budget with what it has.
+func TestDDMin(t *testing.T) {
+	needs := func(keep []int) bool {
+		a, b := false, false
+		for _, i := range keep {
+			a, b = a || i == 17, b || i == 63
+		}
+		return a && b
+	}
+	s := &shrinker{res: &ShrinkResult{}}
+	tests := 0
+	keep, err := s.ddmin(100, func(keep []int) (bool, error) { tests++; return needs(keep), nil })
+	if err != nil || len(keep) != 2 || keep[0] != 17 || keep[1] != 63 {
+		t.Fatalf("ddmin: %v, %v: want [17 63]", keep, err)
+	}
+	if tests > 60 {
+		t.Errorf("ddmin took %d tests, want at most 60", tests)
+	}
+	t.Logf("%d tests", tests)
+	tests = 0
+	keep, err = s.ddmin(100, func(keep []int) (bool, error) {
+		if tests++; tests > 5 {
+			return false, errBudget
+		}
+		return needs(keep), nil
+	})
+	if !errors.Is(err, errBudget) || !needs(keep) {
+		t.Fatalf("ddmin stopped by the budget: %v, %v: want errBudget and a set that still fails", keep, err)
+	}
+}
