@@ -42,6 +42,9 @@ const Note = " (one process, virtual time: the network, the disks and the clocks
 // (BENCHMARKS.md, "Simulation").
 const GCPercent = 400
 
+// progressEvery is how often (wall time) Options.Progress gets a line.
+const progressEvery = 5 * time.Second
+
 // interruptEvery is how much virtual time runs between checks for Ctrl-C.
 const interruptEvery = 100 * time.Millisecond
 
@@ -54,6 +57,10 @@ type Options struct {
 	Log   zerolog.Logger // harness events
 	// Schedule, when set, replaces the schedule generated from the seed (replay).
 	Schedule *nemesis.Schedule
+	// Progress, when set, gets a line every progressEvery of wall time while clients run (only
+	// long simulations last that long): virtual time and op counts. It is output only: the wall
+	// clock read for it decides nothing in the simulated run.
+	Progress io.Writer
 	// NoSave runs the simulation only: no run folder, no checking (benchmarks, determinism
 	// tests). The Outcome still has the history's hash.
 	NoSave bool
@@ -260,6 +267,7 @@ func (r *run) drive(ctx context.Context, sched nemesis.Schedule, wcfg workloads.
 	}
 	end := start + cfg.Time
 	procs.Start(end)
+	shown := time.Now()
 	for w.Now() < end {
 		if ctx.Err() != nil {
 			r.out.Interrupted = true
@@ -267,6 +275,11 @@ func (r *run) drive(ctx context.Context, sched nemesis.Schedule, wcfg workloads.
 			break
 		}
 		w.Run(min(w.Now()+interruptEvery, end))
+		if r.opt.Progress != nil && time.Since(shown) >= progressEvery {
+			shown = time.Now()
+			fmt.Fprintf(r.opt.Progress, "simulated %s/%s: ops %d  ok %d  fail %d  info %d\n", (w.Now() - start).Truncate(time.Millisecond), cfg.Time,
+				ctrs.Invoked.Load(), ctrs.OK.Load(), ctrs.Fail.Load(), ctrs.Info.Load())
+		}
 	}
 	for procs.InFlight() > 0 && w.Step() {
 	}
