@@ -32,14 +32,16 @@ type llCore struct {
 	peers   []string           // the other nodes, sorted (the anti-entropy order)
 	aeNext  int
 
-	pending map[string]int      // data key -> its writes handed to Persist and not yet done
-	waiters map[string][]func() // data key -> what waits for pending to reach 0
+	persistSeq uint64                 // numbers the writes handed to Persist
+	pending    map[string][]uint64    // data key -> its writes handed to Persist and not yet done, in order
+	waiters    map[string][]keyWaiter // data key -> what waits for some of them
 
 	seq, seqHigh uint64
 	seqWait      []func(uint64, error)
 	seqReserving bool
 
 	hintBusy, aeBusy bool // a hint round (with its probes) or an anti-entropy round runs
+	newDir           bool // the data dir records no layout yet: Start writes it
 }
 
 var _ Core = (*llCore)(nil)
@@ -57,7 +59,7 @@ func newLLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (*llCore, 
 	c := &llCore{
 		cfg: cfg, env: env, stats: stats, log: log,
 		n: cfg.EffectiveN(), ring: NewRing(cfg.NodeIDs(), cfg.VNodes), ir: rulesFor(cfg),
-		trees: map[string]*Merkle{}, pending: map[string]int{}, waiters: map[string][]func(){},
+		trees: map[string]*Merkle{}, pending: map[string][]uint64{}, waiters: map[string][]keyWaiter{},
 	}
 	for _, p := range cfg.NodeIDs() {
 		if p != cfg.ID {
@@ -81,6 +83,14 @@ func newLLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (*llCore, 
 
 // Start arms hint delivery (with the probes of suspected peers) and anti-entropy.
 func (c *llCore) Start() {
+	if c.newDir {
+		layout := c.cfg.DataLayout()
+		c.persist(nil, &Batch{Ops: []BatchOp{put(bucketMeta, []byte("layout"), []byte(layout))}}, func(err error) {
+			if err != nil {
+				c.log.Error().Err(err).Msg("recording the data layout")
+			}
+		})
+	}
 	c.env.After(c.cfg.HintInterval, c.hintTick)
 	if c.cfg.AntiEntropy > 0 {
 		c.env.After(c.cfg.AntiEntropy, c.aeTick)

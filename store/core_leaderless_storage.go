@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -14,27 +15,22 @@ import (
 // the goroutine code reads the same here.
 //
 // Durability: every write goes through persist, which counts the keys it touches as pending
-// until Env says the batch is done; settled(key, f) runs f once no write of key is pending. A
-// read that answers (a replica's data read, the coordinator's own) waits for that, so nobody
-// sees a value a crash can take back.
+// until Env says the batch is done; settled(key, f) runs f once every write of key handed to
+// Persist before it is done (later writes do not hold it up, so a busy key cannot starve its
+// reads). A read that answers (a replica's data read, the coordinator's own) waits for that, so
+// nobody sees a value a crash can take back.
 
 // persist hands b to the Env, with keys (data keys whose record or hints b changes) pending
 // until it is done.
 func (c *llCore) persist(keys []string, b *Batch, done func(error)) {
+	c.persistSeq++
+	id := c.persistSeq
 	for _, k := range keys {
-		c.pending[k]++
+		c.pending[k] = append(c.pending[k], id)
 	}
 	c.env.Persist(b, func(err error) {
 		for _, k := range keys {
-			c.pending[k]--
-			if c.pending[k] == 0 {
-				delete(c.pending, k)
-				ws := c.waiters[k]
-				delete(c.waiters, k)
-				for _, f := range ws {
-					f()
-				}
-			}
+			c.persisted(k, id)
 		}
 		if done != nil {
 			done(err)
@@ -42,13 +38,52 @@ func (c *llCore) persist(keys []string, b *Batch, done func(error)) {
 	})
 }
 
-// settled calls f once key has no write pending: now if it has none.
+// persisted notes that write id of key is done and runs the waiters it was holding up.
+func (c *llCore) persisted(key string, id uint64) {
+	ids := c.pending[key]
+	if i := slices.Index(ids, id); i >= 0 {
+		ids = slices.Delete(ids, i, i+1)
+	}
+	if len(ids) == 0 {
+		delete(c.pending, key)
+	} else {
+		c.pending[key] = ids
+	}
+	ws := c.waiters[key]
+	var keep []keyWaiter
+	var run []func()
+	for _, w := range ws {
+		if len(ids) == 0 || ids[0] > w.upTo {
+			run = append(run, w.f)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	if len(keep) == 0 {
+		delete(c.waiters, key)
+	} else {
+		c.waiters[key] = keep
+	}
+	for _, f := range run {
+		f()
+	}
+}
+
+// keyWaiter waits for the writes of a key up to persist id upTo.
+type keyWaiter struct {
+	upTo uint64
+	f    func()
+}
+
+// settled calls f once the writes of key handed to Persist so far are done: now if none is
+// pending.
 func (c *llCore) settled(key string, f func()) {
-	if c.pending[key] == 0 {
+	ids := c.pending[key]
+	if len(ids) == 0 {
 		f()
 		return
 	}
-	c.waiters[key] = append(c.waiters[key], f)
+	c.waiters[key] = append(c.waiters[key], keyWaiter{upTo: ids[len(ids)-1], f: f})
 }
 
 func put(bucket []byte, key, value []byte) BatchOp {
@@ -291,7 +326,7 @@ func (c *llCore) loadMeta() error {
 	switch string(had) {
 	case layout:
 	case "":
-		c.persist(nil, &Batch{Ops: []BatchOp{put(bucketMeta, []byte("layout"), []byte(layout))}}, nil)
+		c.newDir = true // Start records the layout
 	default:
 		return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
 	}

@@ -243,6 +243,9 @@ func TestSimFsyncNeverCrashLosesAckedWrite(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if v, _, _ := c.w.Node("n1").Disk().Get(string(bucketMeta), "layout"); string(v) != cfg.DataLayout() {
+				t.Errorf("layout after the crash: got %q, want %q (recorded at the first start)", v, cfg.DataLayout())
+			}
 			r := c.get("n1", "x", Quorums{R: 3})
 			mustOK(t, "get r=3 after the crash", r)
 			if got := value(r); got != tc.want {
@@ -344,24 +347,35 @@ func TestSimRefusedHintGoesDeadAndTheRoundGoesOn(t *testing.T) {
 }
 
 func TestSimReadRepairFixesStaleReplica(t *testing.T) {
-	cfg := llTestConfig(3)
-	cfg.HintedHandoff = false
-	cfg.ReadRepair, cfg.ReadRepairSync = true, true
-	c := newSimCluster(t, 4, cfg)
-	c.isolate("n3")
-	mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
-	c.heal()
-	if _, ok := c.dump("n3")["x"]; ok {
-		t.Fatal("n3 has x before the repair")
-	}
-	r := c.get("n1", "x", Quorums{R: 3})
-	mustOK(t, "get r=3", r)
-	if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
-		t.Fatalf("n3 after a synchronous read repair: got %+v, want v1", got)
-	}
-	if c.stat("n1", "read_repair") != 1 || c.stat("n1", "read_repair_sync") != 1 || c.eventCount("read_repair") != 1 {
-		t.Errorf("read_repair %d, read_repair_sync %d, events %d; want 1, 1, 1",
-			c.stat("n1", "read_repair"), c.stat("n1", "read_repair_sync"), c.eventCount("read_repair"))
+	for _, sync := range []bool{true, false} {
+		t.Run(fmt.Sprintf("sync=%v", sync), func(t *testing.T) {
+			cfg := llTestConfig(3)
+			cfg.HintedHandoff = false
+			cfg.ReadRepair, cfg.ReadRepairSync = true, sync
+			c := newSimCluster(t, 4, cfg)
+			c.isolate("n3")
+			mustOK(t, "put w=2", c.put("n1", "x", "v1", Quorums{W: 2}))
+			c.heal()
+			if _, ok := c.dump("n3")["x"]; ok {
+				t.Fatal("n3 has x before the repair")
+			}
+			r := c.get("n1", "x", Quorums{R: 3})
+			mustOK(t, "get r=3", r)
+			if !sync {
+				c.run(time.Second) // the repair runs after the answer
+			}
+			if got := c.dump("n3")["x"]; len(got.Sibs) != 1 || got.Sibs[0].Value != "v1" {
+				t.Fatalf("n3 after the read repair: got %+v, want v1", got)
+			}
+			wantSync := int64(0)
+			if sync {
+				wantSync = 1
+			}
+			if c.stat("n1", "read_repair") != 1 || c.stat("n1", "read_repair_sync") != wantSync || c.eventCount("read_repair") != 1 {
+				t.Errorf("read_repair %d, read_repair_sync %d, events %d; want 1, %d, 1",
+					c.stat("n1", "read_repair"), c.stat("n1", "read_repair_sync"), c.eventCount("read_repair"), wantSync)
+			}
+		})
 	}
 }
 
@@ -856,4 +870,194 @@ func without(xs []string, x string) []string {
 		}
 	}
 	return out
+}
+
+// TestSimSuspicionSkipsAndProbeClears: a replica that timed out is suspected, so the next write
+// skips it (straight to a hint); once it answers a probe, writes go to it again.
+func TestSimSuspicionSkipsAndProbeClears(t *testing.T) {
+	cfg := llTestConfig(4)
+	key := keyWith(t, cfg, func(_ string, w []string) bool { return w[0] == "n1" && slices.Contains(w[:3], "n4") })
+	c := newSimCluster(t, 13, cfg)
+	c.isolate("n4")
+	mustOK(t, "first put", c.put("n1", key, "v1", Quorums{W: 2}))
+	c.run(time.Second) // the direct write to n4 times out: n4 is suspected
+	if got := c.stat("n1", "replica_suspected_skip"); got != 0 {
+		t.Fatalf("replica_suspected_skip before any suspicion: %d", got)
+	}
+	mustOK(t, "second put", c.put("n1", key, "v2", Quorums{W: 2}))
+	if got := c.stat("n1", "replica_suspected_skip"); got != 1 {
+		t.Fatalf("replica_suspected_skip after n4 timed out: got %d, want 1", got)
+	}
+	c.heal()
+	c.run(time.Second) // a probe reaches n4: no longer suspected
+	mustOK(t, "third put", c.put("n1", key, "v3", Quorums{W: 3}))
+	if got := c.stat("n1", "replica_suspected_skip"); got != 1 {
+		t.Errorf("replica_suspected_skip after the probe: got %d, want still 1", got)
+	}
+	if got := c.dump("n4")[key]; got.Values()[0] != "v3" {
+		t.Errorf("n4 after the third put (w=3): got %+v", got)
+	}
+}
+
+// TestSimAntiEntropyPages: records that do not fit one request travel in several pages, both
+// ways, and the replicas converge.
+func TestSimAntiEntropyPages(t *testing.T) {
+	cfg := llTestConfig(2)
+	cfg.N, cfg.W, cfg.R = 2, 1, 1
+	cfg.HintedHandoff = false
+	cfg.AntiEntropy = 300 * time.Millisecond
+	cfg.MaxBodyBytes = 1024 // a record budget of 16 KiB: 2 KiB values, 8 a page
+	scfg := sim.DefaultConfig()
+	scfg.Seed, scfg.KeepTrace = 14, true
+	c := newSimClusterOn(t, scfg, cfg)
+	big := strings.Repeat("x", 2000)
+	c.isolate("n2")
+	for i := 0; i < 20; i++ {
+		mustOK(t, "put at n1", c.put("n1", fmt.Sprintf("a%02d", i), big, Quorums{}))
+		mustOK(t, "put at n2", c.put("n2", fmt.Sprintf("b%02d", i), big, Quorums{}))
+	}
+	c.heal()
+	c.run(5 * time.Second)
+	for _, id := range c.ids {
+		if got := len(c.dump(id)); got != 40 {
+			t.Errorf("%s holds %d keys, want 40", id, got)
+		}
+	}
+	// Each side's 20 records take 3 pages: 3 pushes, and 2 more asks for the answer's pages.
+	syncs := 0
+	for _, line := range strings.Split(string(c.w.Trace().Bytes()), "\n") {
+		if strings.Contains(line, "send") && strings.Contains(line, "rpc/internal/ae/sync") {
+			syncs++
+		}
+	}
+	if syncs < 5 {
+		t.Errorf("%d anti-entropy sync requests, want at least 5 (paged)", syncs)
+	}
+	if c.stat("n1", "ae_record_too_large")+c.stat("n2", "ae_record_too_large") != 0 {
+		t.Error("a record counted as too large")
+	}
+}
+
+// TestSimBusyKeyDoesNotStarveReads: a read waits only for the writes of its key handed to
+// the disk before it, not for those that keep coming after.
+func TestSimBusyKeyDoesNotStarveReads(t *testing.T) {
+	scfg := sim.DefaultConfig()
+	scfg.Disk.SyncLatency = 50 * time.Millisecond
+	cfg := llTestConfig(3)
+	cfg.W, cfg.R = 1, 1
+	c := newSimClusterOn(t, scfg, cfg)
+	mustOK(t, "warm-up put", c.put("n1", "x", "v0", Quorums{}))
+	start := c.w.Now()
+	for i := 1; i <= 200; i++ { // a write of x every 10ms for 2s, none waited for
+		c.w.At(start+time.Duration(i)*10*time.Millisecond, "write", func() {
+			c.send("n1", SimKindWrite, func(id uint64) any {
+				return SimWrite{ID: id, Key: "x", Op: WriteOp{Kind: KindRegister, Value: "v" + strconv.Itoa(i)}}
+			})
+		})
+	}
+	c.run(500 * time.Millisecond)
+	sent := c.w.Now()
+	r := c.get("n1", "x", Quorums{})
+	mustOK(t, "read of the busy key", r)
+	if took := c.w.Now() - sent; took > 200*time.Millisecond {
+		t.Fatalf("the read took %s while x kept being written (a sync takes 50ms)", took)
+	}
+	if value(r) == "v0" || value(r) == "" {
+		t.Errorf("read %q, want one of the writes made before it", value(r))
+	}
+}
+
+func TestSimClientBadInput(t *testing.T) {
+	c := newSimCluster(t, 15, llTestConfig(3))
+	for _, tc := range []struct {
+		name, kind string
+		body       func(id uint64) any
+		want       string
+	}{
+		{"empty key", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Op: WriteOp{Kind: KindRegister, Value: "v"}}
+		}, "key is empty"},
+		{"w above n", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Key: "k", Op: WriteOp{Kind: KindRegister}, Q: Quorums{W: 4}}
+		}, "w 4 out of range"},
+		{"unknown write kind", SimKindWrite, func(id uint64) any {
+			return SimWrite{ID: id, Key: "k", Op: WriteOp{Kind: "map"}}
+		}, `kind "map"`},
+		{"unknown read kind", SimKindRead, func(id uint64) any { return SimRead{ID: id, Key: "k", Kind: "map"} }, `kind "map"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.do("n1", tc.kind, tc.body)
+			if r.Err == nil || r.Err.Status != 400 || !strings.Contains(r.Err.Msg, tc.want) {
+				t.Fatalf("got %+v, want a 400 naming %q", r.Err, tc.want)
+			}
+		})
+	}
+	if got := c.stat("n1", "client_bad_request"); got != 4 {
+		t.Errorf("client_bad_request: got %d, want 4", got)
+	}
+}
+
+// rawPeer is a cluster member that speaks the internal protocol by hand.
+type rawPeer struct {
+	env     *sim.Env
+	answers map[uint64]simAnswer
+}
+
+func (p *rawPeer) Receive(m sim.Message) {
+	if a, ok := m.Body.(simAnswer); ok {
+		p.answers[a.ID] = a
+	}
+}
+
+// TestSimInternalInputChecked: a sim node checks a peer's internal request as the HTTP side
+// does (cluster member, size limit, known fields only, the request's own checks).
+func TestSimInternalInputChecked(t *testing.T) {
+	cfg := llTestConfig(3)
+	cfg.Peers["x"] = ""
+	cfg.MaxBodyBytes = 1024 // record-carrying requests: at most 16 KiB + 64 KiB
+	scfg := sim.DefaultConfig()
+	w, err := sim.New(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := SimBoot(cfg, zerolog.Nop(), nil)
+	for _, id := range []string{"n1", "n2", "n3"} {
+		if _, err := w.AddNode(id, boot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := &rawPeer{answers: map[uint64]simAnswer{}}
+	if _, err := w.AddNode("x", func(env *sim.Env) sim.Program { x.env = env; return x }); err != nil {
+		t.Fatal(err)
+	}
+	stranger := &rawPeer{answers: map[uint64]simAnswer{}}
+	if _, err := w.AddNode("y", func(env *sim.Env) sim.Program { stranger.env = env; return stranger }); err != nil {
+		t.Fatal(err)
+	}
+	big := `{"key":"k","record":{"k":"register","r":[{"v":"` + strings.Repeat("a", 100<<10) + `","n":"n1","s":1}]}}`
+	for i, tc := range []struct {
+		from         *rawPeer
+		route, body  string
+		status       int
+		wantInAnswer string
+	}{
+		{x, "/internal/read", `{"key":"k"}`, 0, `"record"`},
+		{x, "/internal/read", `{"key":"k","extra":1}`, 400, "unknown field"},
+		{x, "/internal/read", `{"key":""}`, 400, "key is empty"},
+		{x, "/internal/write", `{"key":"k","record":{"k":"blob"}}`, 400, `kind "blob"`},
+		{x, "/internal/write", big, 413, "more than"},
+		{x, "/internal/nope", `{}`, 404, "no internal route"},
+		{stranger, "/internal/read", `{"key":"k"}`, 400, "not a cluster node"},
+	} {
+		id := uint64(i + 1)
+		tc.from.env.Send("n1", "rpc"+tc.route, simCall{ID: id, Route: tc.route, Body: []byte(tc.body)})
+		w.Run(w.Now() + 100*time.Millisecond)
+		a, ok := tc.from.answers[id]
+		switch {
+		case !ok:
+			t.Errorf("%s %.40s: no answer", tc.route, tc.body)
+		case a.Status != tc.status || !strings.Contains(a.Msg+string(a.Body), tc.wantInAnswer):
+			t.Errorf("%s %.40s: got %d %q %s, want %d with %q", tc.route, tc.body, a.Status, a.Msg, a.Body, tc.status, tc.wantInAnswer)
+		}
+	}
 }

@@ -240,6 +240,7 @@ func (p *simProgram) checkClient(key string, q Quorums) *OpError {
 
 func (p *simProgram) write(from string, w SimWrite) {
 	if oe := p.checkClient(w.Key, w.Q); oe != nil {
+		p.stats.Inc("client_bad_request")
 		p.replyTo(from, SimReply{ID: w.ID, Err: oe})
 		return
 	}
@@ -251,13 +252,13 @@ func (p *simProgram) write(from string, w SimWrite) {
 		}
 		op.Causal = cv
 	}
-	switch op.Kind {
-	case KindRegister, KindCounter, KindSet:
-	default:
+	st, ok := map[string]string{KindRegister: "client_put", KindCounter: "client_incr", KindSet: "client_set_add"}[op.Kind]
+	if !ok {
+		p.stats.Inc("client_bad_request")
 		p.replyTo(from, SimReply{ID: w.ID, Err: &OpError{Status: statusBadRequest, Msg: fmt.Sprintf("kind %q is not register, counter or set", op.Kind)}})
 		return
 	}
-	p.stats.Inc("client_put")
+	p.stats.Inc(st)
 	p.core.Write(w.Key, op, w.Q, func(err error) {
 		r := SimReply{ID: w.ID}
 		if err != nil {
@@ -269,10 +270,17 @@ func (p *simProgram) write(from string, w SimWrite) {
 
 func (p *simProgram) read(from string, rd SimRead) {
 	if oe := p.checkClient(rd.Key, rd.Q); oe != nil {
+		p.stats.Inc("client_bad_request")
 		p.replyTo(from, SimReply{ID: rd.ID, Err: oe})
 		return
 	}
-	p.stats.Inc("client_get")
+	st, ok := map[string]string{KindRegister: "client_get", KindCounter: "client_counter", KindSet: "client_set_read"}[rd.Kind]
+	if !ok {
+		p.stats.Inc("client_bad_request")
+		p.replyTo(from, SimReply{ID: rd.ID, Err: &OpError{Status: statusBadRequest, Msg: fmt.Sprintf("kind %q is not register, counter or set", rd.Kind)}})
+		return
+	}
+	p.stats.Inc(st)
 	p.core.Read(rd.Key, rd.Kind, rd.Q, func(rec Record, err error) {
 		r := SimReply{ID: rd.ID}
 		if err != nil {

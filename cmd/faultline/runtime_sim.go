@@ -49,7 +49,11 @@ func runSim(ctx context.Context, env *appEnv, cfg harness.Config, asJSON bool, s
 	}
 	fmt.Fprintf(env.stderr, "faultline run %s: runtime %s%s, seed %d, %s of virtual time\n", cfg.RunName(), simrt.Name, simrt.Note, cfg.Seed, cfg.Time)
 	defer tuneGC()()
-	out, err := simrt.Run(ctx, cfg, simrt.Options{Store: st, Log: env.log, Schedule: sched, Script: script})
+	opt := simrt.Options{Store: st, Log: env.log, Schedule: sched, Script: script}
+	if !asJSON {
+		opt.Progress = env.stderr
+	}
+	out, err := simrt.Run(ctx, cfg, opt)
 	if err != nil && (out == nil || out.Results == nil || !errors.Is(err, harness.ErrInterrupted)) {
 		if out != nil && out.Dir != "" {
 			fmt.Fprintf(env.stderr, "run folder: %s\n", out.Dir)

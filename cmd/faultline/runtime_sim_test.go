@@ -55,3 +55,26 @@ func TestSimRunReplay(t *testing.T) {
 		t.Fatalf("replay: reproduced_exactly %v, history %s; want true and the run's %s", rep.Exact, rep.Sum, saved.Sum)
 	}
 }
+
+// TestSuiteCISim runs examples/ci.yaml (the calibration pairs) on the sim runtime: every pair
+// gets the verdict it gets on local and Docker.
+func TestSuiteCISim(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	doc := runSuite(t, "ci.yaml", "sim")
+	if doc.Tests != 4 || doc.Failures != 0 || doc.Errors != 0 {
+		t.Errorf("JUnit totals: got %d tests, %d failures, %d errors, want 4, 0, 0", doc.Tests, doc.Failures, doc.Errors)
+	}
+}
+
+// TestSimFlagsRefused: the sim runtime's network extras are refused on a real runtime.
+func TestSimFlagsRefused(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	_, errOut, code := runBinary(t, "run", "--runtime", "local", "--sim-reorder", "--time", "1s", "--nemesis", "none")
+	if code != exitCannotRun || !strings.Contains(errOut, "need --runtime sim") {
+		t.Fatalf("--sim-reorder on local: exit %d, stderr %q; want %d and a message naming --runtime sim", code, errOut, exitCannotRun)
+	}
+}

@@ -42,6 +42,9 @@ const Note = " (one process, virtual time: the network, the disks and the clocks
 // (BENCHMARKS.md, "Simulation").
 const GCPercent = 400
 
+// progressEvery is how often (wall time) Options.Progress gets a line.
+const progressEvery = 5 * time.Second
+
 // interruptEvery is how much virtual time runs between checks for Ctrl-C.
 const interruptEvery = 100 * time.Millisecond
 
@@ -59,6 +62,10 @@ type Options struct {
 	// Dir, when set, is the run folder (created; it must not exist or be empty) instead of a
 	// new one under the results root, and results/latest is left alone (shrink's output).
 	Dir string
+	// Progress, when set, gets a line every progressEvery of wall time while clients run (only
+	// long simulations last that long): virtual time and op counts. It is output only: the wall
+	// clock read for it decides nothing in the simulated run.
+	Progress io.Writer
 	// NoSave runs the simulation only: no run folder, no checking (benchmarks, determinism
 	// tests). The Outcome still has the history's hash.
 	NoSave bool
@@ -109,7 +116,8 @@ type run struct {
 	nodes   []string
 	clients []*clientNode
 	final   *clientNode
-	h       *sim.Env // the harness node's env (timers)
+	h       *sim.Env  // the harness node's env (timers)
+	clock   loopClock // the workers' time
 	ids     uint64
 	events  bytes.Buffer
 	nevents int
@@ -134,9 +142,7 @@ func Run(ctx context.Context, cfg harness.Config, opt Options) (*Outcome, error)
 	if opt.Store == nil {
 		return nil, errors.New("simrt: no store")
 	}
-	r := &run{cfg: cfg, opt: opt, log: opt.Log.With().Str("run", cfg.RunName()).Logger(), nodes: cfg.NodeIDs(),
-		logs: map[string]*bytes.Buffer{}, out: &Outcome{}}
-	r.out.Runtime = Name
+	r := newRun(cfg, opt)
 	sched, err := harness.Schedule(cfg, r.nodes, opt.Schedule)
 	if err != nil {
 		return nil, err
@@ -158,8 +164,44 @@ func Run(ctx context.Context, cfg harness.Config, opt Options) (*Outcome, error)
 	return r.out, nil
 }
 
-// simulate plays the whole run in virtual time.
+// newRun is a run of cfg, not started.
+func newRun(cfg harness.Config, opt Options) *run {
+	r := &run{cfg: cfg, opt: opt, log: opt.Log.With().Str("run", cfg.RunName()).Logger(), nodes: cfg.NodeIDs(),
+		logs: map[string]*bytes.Buffer{}, out: &Outcome{}}
+	r.out.Runtime = Name
+	return r
+}
+
+// simulate plays the whole run in virtual time, one phase after the other.
 func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
+	if err := r.build(); err != nil {
+		return err
+	}
+	if err := r.waitHealthy(); err != nil {
+		return err
+	}
+	wcfg := harness.WorkloadConfig(r.cfg)
+	var ctrs workloads.Counters
+	if err := r.drive(ctx, sched, wcfg, &ctrs); err != nil {
+		return err
+	}
+	r.heal(ctx)
+	settled := r.settle()
+	// The final reads use fresh processes from here on (none in an interrupted run).
+	wcfg.FinalProcess = max(int(ctrs.NextProcess.Load()), 1)
+	r.finalProcess = wcfg.FinalProcess
+	if !r.out.Interrupted {
+		if err := r.finalReads(wcfg); err != nil {
+			return err
+		}
+	}
+	r.collect(&ctrs, settled)
+	return nil
+}
+
+// build makes the world: the store nodes, the harness node (its timers run the workers) and a
+// client node per worker plus one for the final reads.
+func (r *run) build() error {
 	cfg := r.cfg
 	scfg := sim.DefaultConfig()
 	scfg.Seed = uint64(cfg.Seed)
@@ -171,7 +213,7 @@ func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 	r.w = w
 	r.rec = record.New(w)
 	events := func(e store.Event) {
-		b, _ := json.Marshal(e)
+		b, _ := json.Marshal(e) // plain fields: cannot fail
 		r.events.Write(b)
 		r.events.WriteByte('\n')
 		r.nevents++
@@ -191,6 +233,7 @@ func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 	if _, err := w.AddNode("harness", func(env *sim.Env) sim.Program { r.h = env; return idle{} }); err != nil {
 		return fmt.Errorf("simrt: %w", err)
 	}
+	r.clock = loopClock{w: w, env: r.h}
 	newClientNode := func(id string) (*clientNode, error) {
 		c := &clientNode{st: r.opt.Store, ids: &r.ids, pending: map[uint64]func(store.Record, *store.OpError){}}
 		_, err := w.AddNode(id, func(env *sim.Env) sim.Program { c.env = env; return c })
@@ -206,16 +249,17 @@ func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 	if r.final, err = newClientNode("final"); err != nil {
 		return fmt.Errorf("simrt: %w", err)
 	}
-	clock := loopClock{w: w, env: r.h}
-	if err := r.waitHealthy(); err != nil {
-		return err
-	}
-	start := w.Now()
+	return nil
+}
 
-	// The nemesis: the scheduled faults that start within the run (as Execute stops at the
-	// run's end), each at its virtual time.
-	var played nemesis.Schedule
-	played = sched
+// drive runs the clients and the nemesis for cfg.Time, then until the ops in flight end (each
+// on its own deadline). Ctrl-C (ctx, checked every interruptEvery of virtual time) stops the
+// clients at once, as in harness.Run.
+func (r *run) drive(ctx context.Context, sched nemesis.Schedule, wcfg workloads.Config, ctrs *workloads.Counters) error {
+	w, cfg := r.w, r.cfg
+	start := w.Now()
+	// The scheduled faults that start within the run (as nemesis.Execute stops at its end).
+	played := sched
 	played.Events = nil
 	for _, e := range sched.Events {
 		if e.At < cfg.Time {
@@ -229,11 +273,7 @@ func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 		}
 		r.out.Faults = append(r.out.Faults, x)
 	})
-
-	// The clients, for cfg.Time.
-	wcfg := harness.WorkloadConfig(cfg)
-	var ctrs workloads.Counters
-	procs, err := workloads.NewProcs(wcfg, clock, r.newClient(wcfg, false), r.rec, &ctrs, r.log)
+	procs, err := workloads.NewProcs(wcfg, r.clock, r.newClient(wcfg, false), r.rec, ctrs, r.log)
 	if err != nil {
 		return fmt.Errorf("simrt: %w", err)
 	}
@@ -242,36 +282,48 @@ func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 			return fmt.Errorf("simrt: %w", err)
 		}
 	}
-	procs.Start(start + cfg.Time)
-	// In slices of virtual time, so Ctrl-C (ctx) stops the clients and skips to healing, as
-	// in harness.Run.
-	for end := start + cfg.Time; w.Now() < end; {
+	end := start + cfg.Time
+	procs.Start(end)
+	shown := time.Now()
+	for w.Now() < end {
 		if ctx.Err() != nil {
 			r.out.Interrupted = true
 			procs.Stop()
 			break
 		}
 		w.Run(min(w.Now()+interruptEvery, end))
+		if r.opt.Progress != nil && time.Since(shown) >= progressEvery {
+			shown = time.Now()
+			fmt.Fprintf(r.opt.Progress, "simulated %s/%s: ops %d  ok %d  fail %d  info %d\n", (w.Now() - start).Truncate(time.Millisecond), cfg.Time,
+				ctrs.Invoked.Load(), ctrs.OK.Load(), ctrs.Fail.Load(), ctrs.Info.Load())
+		}
 	}
-	// Ops in flight finish on their own deadline.
 	for procs.InFlight() > 0 && w.Step() {
 	}
+	r.out.Script = procs.Started()
+	return nil
+}
 
-	// Heal what the nemesis left, then make sure of it; restart the nodes still down.
-	tgt := faults.Target{W: w}
+// heal undoes what the nemesis left active (recorded in the history), makes sure of it through
+// the world, and restarts the nodes still down.
+func (r *run) heal(ctx context.Context) {
 	hctx := context.WithoutCancel(ctx) // healing survives Ctrl-C; the simulated target never blocks
-	if err := nemesis.HealExecuted(hctx, r.out.Faults, tgt, r.rec, r.log); err != nil {
+	if err := nemesis.HealExecuted(hctx, r.out.Faults, faults.Target{W: r.w}, r.rec, r.log); err != nil {
 		r.log.Error().Err(err).Msg("heal")
 	}
-	w.Heal()
+	r.w.Heal()
 	for _, id := range r.nodes {
-		if err := w.Restart(id); err != nil {
+		if err := r.w.Restart(id); err != nil {
 			r.log.Error().Err(err).Msg("restart")
 		}
 	}
+}
 
-	// Settle: until two dumps in a row are equal and agree, bounded by QuiesceMax.
-	start = w.Now()
+// settle runs the world until two dumps in a row are equal and agree, bounded by QuiesceMax,
+// and returns the last dumps taken.
+func (r *run) settle() history.Dumps {
+	w := r.w
+	start := w.Now()
 	var prev history.Dumps
 	for {
 		d, err := r.dumps()
@@ -282,44 +334,40 @@ func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 		if err == nil {
 			prev = d
 		}
-		if w.Now()-start >= cfg.QuiesceMax {
+		if w.Now()-start >= r.cfg.QuiesceMax {
 			break
 		}
 		w.Run(w.Now() + quiesceEvery)
 	}
 	r.out.QuiesceWait = w.Now() - start
+	return prev
+}
 
-	// Final reads by fresh processes, at R=W=N (none in an interrupted run).
-	wcfg.FinalProcess = max(int(ctrs.NextProcess.Load()), 1)
-	finished := r.out.Interrupted
-	if finished {
-		// interrupted: no final reads
-	} else if err := workloads.FinalReadsAsync(wcfg, clock, r.newClient(wcfg, true), r.rec, r.log, func(err error) {
+// finalReads reads every key by fresh processes at R=W=N and runs the world until they end.
+func (r *run) finalReads(wcfg workloads.Config) error {
+	finished := false
+	err := workloads.FinalReadsAsync(wcfg, r.clock, r.newClient(wcfg, true), r.rec, r.log, func(err error) {
 		finished = true
 		if err != nil {
 			r.log.Error().Err(err).Msg("final reads")
 		}
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("simrt: %w", err)
 	}
-	for !finished && w.Step() {
+	for !finished && r.w.Step() {
 	}
+	return nil
+}
+
+// collect takes the final dumps and node counters and fills in the outcome.
+func (r *run) collect(ctrs *workloads.Counters, settled history.Dumps) {
+	w, out := r.w, r.out
 	dumps, err := r.dumps()
 	if err != nil {
 		r.log.Error().Err(err).Msg("replica dumps")
-		dumps = prev
+		dumps = settled
 	}
-
-	r.out.Virtual = w.Now()
-	r.out.History = r.rec.Ops()
-	r.out.Script = procs.Started()
-	r.out.Ops = len(r.out.History)
-	r.out.OK, r.out.Fail, r.out.Info = ctrs.OK.Load(), ctrs.Fail.Load(), ctrs.Info.Load()
-	r.out.HistorySHA256 = r.rec.Sum()
-	r.out.TraceSHA256 = w.Trace().Sum()
-	r.out.Fired = w.Fired()
-	r.out.Events = r.nevents
-	r.out.Net = w.NetStats()
 	r.dumpsFinal = dumps
 	r.nodeStats = map[string]any{}
 	for _, id := range r.nodes {
@@ -327,8 +375,15 @@ func (r *run) simulate(ctx context.Context, sched nemesis.Schedule) error {
 			r.nodeStats[id] = st
 		}
 	}
-	r.finalProcess = wcfg.FinalProcess
-	return nil
+	out.Virtual = w.Now()
+	out.History = r.rec.Ops()
+	out.Ops = len(out.History)
+	out.OK, out.Fail, out.Info = ctrs.OK.Load(), ctrs.Fail.Load(), ctrs.Info.Load()
+	out.HistorySHA256 = r.rec.Sum()
+	out.TraceSHA256 = w.Trace().Sum()
+	out.Fired = w.Fired()
+	out.Events = r.nevents
+	out.Net = w.NetStats()
 }
 
 // healthKey is the key the health probes read (no workload writes it).

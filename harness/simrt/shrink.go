@@ -1,7 +1,6 @@
 package simrt
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,9 +72,7 @@ func (s *shrinker) evaluate(cfg harness.Config, sched nemesis.Schedule, script w
 		return nil, nil, errBudget
 	}
 	s.res.Runs++
-	r := &run{cfg: cfg, opt: Options{Store: s.opt.Store, Log: zerolog.Nop(), Schedule: &sched, Script: script, NoSave: true},
-		log: zerolog.Nop(), nodes: cfg.NodeIDs(), logs: map[string]*bytes.Buffer{}, out: &Outcome{}}
-	r.out.Runtime = Name
+	r := newRun(cfg, Options{Store: s.opt.Store, Log: zerolog.Nop(), Schedule: &sched, Script: script, NoSave: true})
 	wall := time.Now()
 	if err := r.simulate(s.ctx, sched); err != nil {
 		return nil, nil, err
