@@ -213,13 +213,48 @@ func Shrink(ctx context.Context, cfg harness.Config, opt ShrinkOptions) (*Shrink
 
 // search shrinks the events, the keys, the ops and the time, in that order.
 func (s *shrinker) search(cfg *harness.Config, sched *nemesis.Schedule, script *workloads.Script) error {
-	r := s.res
 	try := func(c harness.Config, sc nemesis.Schedule, sp workloads.Script) (bool, error) {
 		_, res, err := s.evaluate(c, sc, sp)
 		if err != nil {
 			return false, err
 		}
 		return fails(res, s.target), nil
+	}
+
+	// Fault events, the keys (round 1), the single ops; again while a round removed an event or
+	// an op (fewer ops may need fewer faults), up to maxRounds.
+	for round := 1; round <= maxRounds; round++ {
+		changed, err := s.round(round, cfg, sched, script, try)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			if round > 1 {
+				s.res.Steps = append(s.res.Steps, fmt.Sprintf("round %d: no fault event or op can go any more (%d runs so far)", round, s.res.Runs))
+			}
+			break
+		}
+	}
+
+	// The run's time: start it at the first op or fault left, end it just after the last.
+	if s.opt.KeepTime {
+		return nil
+	}
+	return s.shortenTime(cfg, sched, script, try)
+}
+
+// maxRounds bounds the rounds of the search (fault events, then client ops).
+const maxRounds = 3
+
+// round is one round of the search: ddmin over the fault events, then (round 1) over the keys,
+// then over the single ops. changed: it removed a fault event or an op (the keys' pass aside).
+func (s *shrinker) round(round int, cfg *harness.Config, sched *nemesis.Schedule, script *workloads.Script, try func(harness.Config, nemesis.Schedule, workloads.Script) (bool, error)) (bool, error) {
+	r := s.res
+	step := func(format string, args ...any) {
+		if round > 1 {
+			format = fmt.Sprintf("round %d: ", round) + format
+		}
+		r.Steps = append(r.Steps, fmt.Sprintf(format, args...))
 	}
 
 	// Fault events.
@@ -230,48 +265,48 @@ func (s *shrinker) search(cfg *harness.Config, sched *nemesis.Schedule, script *
 		return try(*cfg, sc, *script)
 	})
 	sched.Events = pick(events, keep)
-	r.Steps = append(r.Steps, fmt.Sprintf("fault events: %d -> %d (%d runs so far)", len(events), len(sched.Events), r.Runs))
+	changed := len(keep) < len(events)
+	if round == 1 || changed {
+		step("fault events: %d -> %d (%d runs so far)", len(events), len(sched.Events), r.Runs)
+	}
 	if err != nil {
-		return err
+		return changed, err
 	}
 
-	// Client ops, a key's at once.
 	ops := flatten(*script)
-	var keys []int
-	for _, o := range ops {
-		if !slices.Contains(keys, o.Key) {
-			keys = append(keys, o.Key)
+	if round == 1 {
+		// Client ops, a key's at once.
+		var keys []int
+		for _, o := range ops {
+			if !slices.Contains(keys, o.Key) {
+				keys = append(keys, o.Key)
+			}
 		}
-	}
-	slices.Sort(keys)
-	keep, err = s.ddmin(len(keys), func(keep []int) (bool, error) {
-		return try(*cfg, *sched, unflatten(len(*script), onKeys(ops, pick(keys, keep))))
-	})
-	before := len(ops)
-	ops = onKeys(ops, pick(keys, keep))
-	*script = unflatten(len(*script), ops)
-	r.Steps = append(r.Steps, fmt.Sprintf("keys: %d -> %d, client ops %d -> %d (%d runs so far)", len(keys), len(keep), before, len(ops), r.Runs))
-	if err != nil {
-		return err
+		slices.Sort(keys)
+		keep, err = s.ddmin(len(keys), func(keep []int) (bool, error) {
+			return try(*cfg, *sched, unflatten(len(*script), onKeys(ops, pick(keys, keep))))
+		})
+		before := len(ops)
+		ops = onKeys(ops, pick(keys, keep))
+		*script = unflatten(len(*script), ops)
+		step("keys: %d -> %d, client ops %d -> %d (%d runs so far)", len(keys), len(keep), before, len(ops), r.Runs)
+		if err != nil {
+			return changed, err
+		}
 	}
 
 	// Client ops, chunks down to single ones.
 	keep, err = s.ddmin(len(ops), func(keep []int) (bool, error) {
 		return try(*cfg, *sched, unflatten(len(*script), pick(ops, keep)))
 	})
-	before = len(ops)
+	before := len(ops)
 	ops = pick(ops, keep)
 	*script = unflatten(len(*script), ops)
-	r.Steps = append(r.Steps, fmt.Sprintf("client ops: %d -> %d (%d runs so far)", before, len(ops), r.Runs))
-	if err != nil {
-		return err
+	changed = changed || len(ops) < before
+	if round == 1 || len(ops) < before {
+		step("client ops: %d -> %d (%d runs so far)", before, len(ops), r.Runs)
 	}
-
-	// The run's time: start it at the first op or fault left, end it just after the last.
-	if s.opt.KeepTime {
-		return nil
-	}
-	return s.shortenTime(cfg, sched, script, try)
+	return changed, err
 }
 
 // shortenTime moves the scenario's ops and faults earlier so that the first of them is at the
