@@ -129,8 +129,15 @@ func InvalidCheckers(res *checker.Results) []string {
 // Shrink removes fault events and client ops from a failing simulated scenario (cfg with
 // opt.Schedule and opt.Script) while it keeps failing with the same checkers: ddmin over the
 // fault events, then over the keys the clients use (all of a key's ops at once), then over the
-// single ops (chunks first, halving down to one), then it ends the run after the last op or
-// fault left. Every candidate is a whole deterministic simulation, checked. The smallest
+// single ops (chunks first, halving down to one); again over the events and the ops while that
+// removes something (up to maxRounds); then it moves what is left to the run's start and ends
+// the run after the last op or fault left.
+//
+// Candidates are deterministic, and only failing ones are kept, so the result always fails.
+// But a removed op changes more than its own messages: the simulated network draws latencies
+// from one random stream per directed link (sim), and the store's cores draw from theirs, so the
+// ops left may see other latencies than in the scenario they came from. The search then keeps
+// ops it could do without in a luckier draw; it does not make a wrong step. Every candidate is a whole deterministic simulation, checked. The smallest
 // failing scenario is saved to opt.Out (a run folder `faultline replay` reproduces byte for
 // byte). ErrNothingToShrink: the scenario as given does not fail.
 func Shrink(ctx context.Context, cfg harness.Config, opt ShrinkOptions) (*ShrinkResult, error) {
