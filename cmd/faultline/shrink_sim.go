@@ -47,6 +47,11 @@ func doSimShrink(ctx context.Context, c *cli.Context, env *appEnv, dir, out stri
 	if err := simrt.Check(cfg); err != nil {
 		return fail("%s: %v", dir, err)
 	}
+	for _, name := range []string{"workload", "model", "timeout", "max-checks"} {
+		if c.IsSet(name) {
+			fmt.Fprintf(env.stderr, "faultline shrink: --%s applies to shrinking a history; a simulated run's candidates are checked as the run was (its config.json): ignored\n", name)
+		}
+	}
 	if c.Int("max-runs") < 1 {
 		return fail("--max-runs (%d) must be at least 1", c.Int("max-runs"))
 	}
