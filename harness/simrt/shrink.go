@@ -331,7 +331,7 @@ func (s *shrinker) shortenTime(cfg *harness.Config, sched *nemesis.Schedule, scr
 				first, last = earliest(first, st.At), max(last, st.At)
 			}
 		}
-		return max(first, 0), last
+		return max(first, 0).Truncate(time.Millisecond), last // whole milliseconds: a readable time
 	}
 	if first, _ := bounds(*sched, *script); first > 0 {
 		sc := *sched
@@ -363,6 +363,10 @@ func (s *shrinker) shortenTime(cfg *harness.Config, sched *nemesis.Schedule, scr
 	}
 	_, last := bounds(*sched, *script)
 	t := (last/time.Millisecond + 1) * time.Millisecond
+	if len(cfg.Nemesis) > 0 && cfg.NemesisInterval > 0 {
+		// the config's rule (harness.Config.Validate): at least 0.8 of the nemesis interval
+		t = max(t, (cfg.NemesisInterval*8/10 + time.Millisecond - 1).Truncate(time.Millisecond))
+	}
 	if t >= cfg.Time {
 		return nil
 	}
@@ -376,7 +380,7 @@ func (s *shrinker) shortenTime(cfg *harness.Config, sched *nemesis.Schedule, scr
 		return err
 	}
 	if ok {
-		r.Steps = append(r.Steps, fmt.Sprintf("time: ends after the last op or fault, %s -> %s (%d runs so far)", cfg.Time, t, r.Runs))
+		r.Steps = append(r.Steps, fmt.Sprintf("time: ends soon after the last op or fault, %s -> %s (%d runs so far)", cfg.Time, t, r.Runs))
 		*cfg = c
 	} else {
 		r.Steps = append(r.Steps, fmt.Sprintf("time: %s kept (ending at %s no longer fails)", cfg.Time, t))
