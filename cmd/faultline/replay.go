@@ -17,9 +17,11 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/harness/simrt"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/targets/etcd"
+	"github.com/faultline/faultline/workloads"
 )
 
 func replayCommand(env *appEnv) *cli.Command {
@@ -35,7 +37,7 @@ func replayCommand(env *appEnv) *cli.Command {
 			"Exit 0 when every replay was valid, 1 when a replay found an anomaly, 2 unknown, 3 could not run.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "times", Value: 1, Usage: "how many replays"},
-			&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: the saved run's; else docker where an engine answers, else local)"},
+			&cli.StringFlag{Name: "runtime", Usage: "local, docker or sim (default: the saved run's; else docker where an engine answers, else local); a sim run replays exactly, once"},
 			&cli.StringFlag{Name: "results", Usage: "results folder for the replays (default: the saved config's)"},
 			&cli.StringFlag{Name: "target", Usage: "the saved run's target (default); another one is refused, a target file may be given where it is now"},
 			&cli.StringFlag{Name: "etcd-reads", Usage: "the saved run's etcd read mode (default); another one is refused"},
@@ -64,7 +66,8 @@ type savedRun struct {
 	cfg     harness.Config
 	runtime string // the runtime the run ran on, from config.json ("" in files that lack it)
 	sched   nemesis.Schedule
-	invalid []string // the deciding checkers the saved results found invalid (nil without results.json)
+	invalid []string         // the deciding checkers the saved results found invalid (nil without results.json)
+	script  workloads.Script // a simulated run's client script (script.json; nil: generated)
 }
 
 func loadRun(dir string) (*savedRun, error) {
@@ -96,6 +99,9 @@ func loadRun(dir string) (*savedRun, error) {
 		}
 		s.sched.Events = executedPart(s.sched.Events, done)
 	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	if s.script, err = simrt.LoadScript(dir); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	b, err = os.ReadFile(filepath.Join(dir, report.ResultsFile))
@@ -223,6 +229,16 @@ func doReplay(ctx context.Context, env *appEnv, dir string, opt replayOptions) e
 	if runtimeName == "" {
 		// The same fault mechanisms as the saved run (simulated or real), unless told otherwise.
 		runtimeName = saved.runtime
+	}
+	if runtimeName == simrt.Name {
+		return doSimReplay(ctx, env, dir, cfg, saved, opt)
+	}
+	if saved.script != nil {
+		return cli.Exit(fmt.Sprintf("faultline replay: %s has a client script (%s: a shrunk simulated scenario), which only the sim runtime runs: replay it with --runtime %s",
+			dir, simrt.ScriptFile, simrt.Name), exitCannotRun)
+	}
+	if !cfg.Sim.IsZero() {
+		return cli.Exit(fmt.Sprintf("faultline replay: %s duplicated or reordered messages (--sim-duplicate, --sim-reorder), which only --runtime sim can do", dir), exitCannotRun)
 	}
 	rts, err := newRuntimes(ctx, env, runtimeName, 1)
 	if err != nil {

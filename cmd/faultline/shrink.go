@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -21,12 +23,17 @@ import (
 func shrinkCommand(env *appEnv) *cli.Command {
 	return &cli.Command{
 		Name:      "shrink",
-		Usage:     "cut a failing history down to a small one that still fails (for a bug report)",
+		Usage:     "cut a failing history (of a simulated run: its scenario) down to a small one that still fails (for a bug report)",
 		ArgsUsage: "RUN|HISTORY",
 		Description: "Keeps the failing key, then the shortest window of operations that still fails, then\n" +
 			"removes operations one chunk at a time (ddmin), re-checking each candidate. Writes\n" +
 			"history.jsonl, history.edn (Jepsen), results.json and NOTE.md; from a run folder also\n" +
 			"config.json and schedule.json, so `faultline check` and `faultline replay` work on the output.\n" +
+			"A run folder of the sim runtime shrinks its scenario instead: fault events (ddmin), then the\n" +
+			"client operations (a key's at once, then chunks down to single ones), then the run's time,\n" +
+			"re-running the simulator on each candidate (bounded by --max-runs); the output is a run folder\n" +
+			"(schedule.json, script.json, history, results.json, report.html, NOTE.md) that `faultline replay`\n" +
+			"reproduces byte for byte.\n" +
 			"Exit 0 when shrunk, 3 when there is no anomaly to shrink or the input is broken.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "output folder (default: RUN/shrunk, or HISTORY's name + -shrunk)"},
@@ -35,6 +42,8 @@ func shrinkCommand(env *appEnv) *cli.Command {
 			&cli.StringFlag{Name: "model", Value: "auto", Usage: "linearizability model: register, kv, set, counter or auto"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "linearizability time budget per re-check"},
 			&cli.IntFlag{Name: "max-checks", Value: 5000, Usage: "bound on re-checks"},
+			&cli.IntFlag{Name: "max-runs", Value: 500, Usage: "sim runs: bound on the simulations of the scenario search"},
+			&cli.BoolFlag{Name: "keep-time", Usage: "sim runs: do not shorten the run's time"},
 		},
 		Action: func(c *cli.Context) error {
 			if err, ok := trailingFlags(c, env); ok {
@@ -62,6 +71,11 @@ func doShrink(c *cli.Context, env *appEnv, path string) error {
 	cfg.Timeout = c.Duration("timeout")
 	histPath, runDir, out := path, "", c.String("out")
 	var runCfg *harness.Config
+	if st.IsDir() && isSimRun(path) {
+		ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return doSimShrink(ctx, c, env, path, out)
+	}
 	if st.IsDir() {
 		runDir, histPath = path, ""
 		for _, n := range historyNames() {
