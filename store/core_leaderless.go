@@ -41,6 +41,7 @@ type llCore struct {
 	seqReserving bool
 
 	hintBusy, aeBusy bool // a hint round (with its probes) or an anti-entropy round runs
+	newDir           bool // the data dir records no layout yet: Start writes it
 }
 
 var _ Core = (*llCore)(nil)
@@ -82,6 +83,14 @@ func newLLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (*llCore, 
 
 // Start arms hint delivery (with the probes of suspected peers) and anti-entropy.
 func (c *llCore) Start() {
+	if c.newDir {
+		layout := c.cfg.DataLayout()
+		c.persist(nil, &Batch{Ops: []BatchOp{put(bucketMeta, []byte("layout"), []byte(layout))}}, func(err error) {
+			if err != nil {
+				c.log.Error().Err(err).Msg("recording the data layout")
+			}
+		})
+	}
 	c.env.After(c.cfg.HintInterval, c.hintTick)
 	if c.cfg.AntiEntropy > 0 {
 		c.env.After(c.cfg.AntiEntropy, c.aeTick)

@@ -326,7 +326,7 @@ func (c *llCore) loadMeta() error {
 	switch string(had) {
 	case layout:
 	case "":
-		c.persist(nil, &Batch{Ops: []BatchOp{put(bucketMeta, []byte("layout"), []byte(layout))}}, nil)
+		c.newDir = true // Start records the layout
 	default:
 		return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
 	}

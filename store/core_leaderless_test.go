@@ -243,6 +243,9 @@ func TestSimFsyncNeverCrashLosesAckedWrite(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if v, _, _ := c.w.Node("n1").Disk().Get(string(bucketMeta), "layout"); string(v) != cfg.DataLayout() {
+				t.Errorf("layout after the crash: got %q, want %q (recorded at the first start)", v, cfg.DataLayout())
+			}
 			r := c.get("n1", "x", Quorums{R: 3})
 			mustOK(t, "get r=3 after the crash", r)
 			if got := value(r); got != tc.want {
@@ -991,5 +994,70 @@ func TestSimClientBadInput(t *testing.T) {
 	}
 	if got := c.stat("n1", "client_bad_request"); got != 4 {
 		t.Errorf("client_bad_request: got %d, want 4", got)
+	}
+}
+
+// rawPeer is a cluster member that speaks the internal protocol by hand.
+type rawPeer struct {
+	env     *sim.Env
+	answers map[uint64]simAnswer
+}
+
+func (p *rawPeer) Receive(m sim.Message) {
+	if a, ok := m.Body.(simAnswer); ok {
+		p.answers[a.ID] = a
+	}
+}
+
+// TestSimInternalInputChecked: a sim node checks a peer's internal request as the HTTP side
+// does (cluster member, size limit, known fields only, the request's own checks).
+func TestSimInternalInputChecked(t *testing.T) {
+	cfg := llTestConfig(3)
+	cfg.Peers["x"] = ""
+	cfg.MaxBodyBytes = 1024 // record-carrying requests: at most 16 KiB + 64 KiB
+	scfg := sim.DefaultConfig()
+	w, err := sim.New(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := SimBoot(cfg, zerolog.Nop(), nil)
+	for _, id := range []string{"n1", "n2", "n3"} {
+		if _, err := w.AddNode(id, boot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := &rawPeer{answers: map[uint64]simAnswer{}}
+	if _, err := w.AddNode("x", func(env *sim.Env) sim.Program { x.env = env; return x }); err != nil {
+		t.Fatal(err)
+	}
+	stranger := &rawPeer{answers: map[uint64]simAnswer{}}
+	if _, err := w.AddNode("y", func(env *sim.Env) sim.Program { stranger.env = env; return stranger }); err != nil {
+		t.Fatal(err)
+	}
+	big := `{"key":"k","record":{"k":"register","r":[{"v":"` + strings.Repeat("a", 100<<10) + `","n":"n1","s":1}]}}`
+	for i, tc := range []struct {
+		from         *rawPeer
+		route, body  string
+		status       int
+		wantInAnswer string
+	}{
+		{x, "/internal/read", `{"key":"k"}`, 0, `"record"`},
+		{x, "/internal/read", `{"key":"k","extra":1}`, 400, "unknown field"},
+		{x, "/internal/read", `{"key":""}`, 400, "key is empty"},
+		{x, "/internal/write", `{"key":"k","record":{"k":"blob"}}`, 400, `kind "blob"`},
+		{x, "/internal/write", big, 413, "more than"},
+		{x, "/internal/nope", `{}`, 404, "no internal route"},
+		{stranger, "/internal/read", `{"key":"k"}`, 400, "not a cluster node"},
+	} {
+		id := uint64(i + 1)
+		tc.from.env.Send("n1", "rpc"+tc.route, simCall{ID: id, Route: tc.route, Body: []byte(tc.body)})
+		w.Run(w.Now() + 100*time.Millisecond)
+		a, ok := tc.from.answers[id]
+		switch {
+		case !ok:
+			t.Errorf("%s %.40s: no answer", tc.route, tc.body)
+		case a.Status != tc.status || !strings.Contains(a.Msg+string(a.Body), tc.wantInAnswer):
+			t.Errorf("%s %.40s: got %d %q %s, want %d with %q", tc.route, tc.body, a.Status, a.Msg, a.Body, tc.status, tc.wantInAnswer)
+		}
 	}
 }
