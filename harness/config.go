@@ -61,8 +61,21 @@ type Config struct {
 	HealthWait  time.Duration // bound on waiting for the cluster to become healthy
 	QuiesceMax  time.Duration // bound on waiting for replication to settle after healing
 	ResultsRoot string        // where run folders go ("results")
-	_           struct{}
+	// Sim is what only the sim runtime can do to the network; the other runtimes refuse a
+	// non-zero one (cmd/faultline).
+	Sim SimConfig
+	_   struct{}
 }
+
+// SimConfig is network behaviour TCP hides from the real runtimes, which the simulator can
+// inject: duplicated and reordered messages, on every link (store nodes and clients alike).
+type SimConfig struct {
+	Duplicate float64 // probability that a delivered message is delivered a second time
+	Reorder   bool    // messages on one link may overtake each other (each draws its own latency)
+}
+
+// IsZero reports whether s asks for nothing.
+func (s SimConfig) IsZero() bool { return s == SimConfig{} }
 
 // DefaultConfig is a meaningful test with no flags: a 5-node leaderless lww cluster at N=3,
 // W=R=2, a register workload over 10 keys at 10 clients, partitions every 5 s, for 30 s.
@@ -235,6 +248,9 @@ func (c Config) Validate() error {
 	if c.HealthWait <= 0 || c.QuiesceMax < 0 || c.CheckTimeout <= 0 {
 		add("health wait (%s) and check timeout (%s) must be positive, quiesce (%s) not negative",
 			c.HealthWait, c.CheckTimeout, c.QuiesceMax)
+	}
+	if !(c.Sim.Duplicate >= 0 && c.Sim.Duplicate < 1) {
+		add("sim duplicate probability (%g) must be in [0, 1)", c.Sim.Duplicate)
 	}
 	if c.ResultsRoot == "" {
 		add("results folder must not be empty")

@@ -37,6 +37,12 @@ type configJSON struct {
 	QuiesceMax      string            `json:"quiesce_max"`
 	ResultsRoot     string            `json:"results_root"`
 	NodeArgs        []string          `json:"node_args,omitempty"` // informational: the nodes' flags
+	Sim             *simConfigJSON    `json:"sim,omitempty"`       // the sim runtime's network extras
+}
+
+type simConfigJSON struct {
+	Duplicate float64 `json:"duplicate,omitempty"`
+	Reorder   bool    `json:"reorder,omitempty"`
 }
 
 type storeConfigJSON struct {
@@ -72,7 +78,15 @@ func (c Config) toJSON(runtime string) configJSON {
 		Checks: c.Checks, CheckTimeout: c.CheckTimeout.String(), Time: c.Time.String(), Seed: c.Seed,
 		HealthWait: c.HealthWait.String(), QuiesceMax: c.QuiesceMax.String(), ResultsRoot: c.ResultsRoot,
 		NodeArgs: c.referenceNodeArgs(),
+		Sim:      simJSON(c.Sim),
 	}
+}
+
+func simJSON(s SimConfig) *simConfigJSON {
+	if s.IsZero() {
+		return nil
+	}
+	return &simConfigJSON{Duplicate: s.Duplicate, Reorder: s.Reorder}
 }
 
 // UnmarshalJSON decodes config.json. Fields it lacks keep DefaultConfig's values, so older
@@ -115,6 +129,9 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	dur("health_wait", j.HealthWait, &out.HealthWait)
 	dur("quiesce_max", j.QuiesceMax, &out.QuiesceMax)
 	out.ResultsRoot = j.ResultsRoot
+	if j.Sim != nil {
+		out.Sim = SimConfig{Duplicate: j.Sim.Duplicate, Reorder: j.Sim.Reorder}
+	}
 	if len(errs) > 0 {
 		return errs[0]
 	}

@@ -120,7 +120,8 @@ type runData struct {
 	ops      []history.Op
 	problems []string // what could not be read
 	files    []fileEntry
-	visual   string // the linearizability visualization's file name, "" if none
+	visual   string       // the linearizability visualization's file name, "" if none
+	events   []storeEvent // events.jsonl (simulated runs), nil without it
 }
 
 // resultsDoc is the part of results.json a report shows (report does not import checker).
@@ -215,6 +216,7 @@ func loadRun(fsys fs.FS, name, base string) *runData {
 	} else {
 		note(HistoryFile, err)
 	}
+	d.events = readEvents(fsys)
 	d.files = listFiles(fsys)
 	for _, f := range d.files {
 		if f.Name == LinearizabilityFile {

@@ -22,6 +22,7 @@ type page struct {
 	Checkers                []checkerView
 	ResultWarnings          []string
 	Visual                  string
+	Events                  *eventsView // the store's decisions (simulated runs), nil without events.jsonl
 	Timeline                template.HTML
 	Latency                 template.HTML
 	Throughput              template.HTML
@@ -110,6 +111,7 @@ func buildPage(d *runData, opt HTMLOptions) *page {
 		marks = anomalies(d.results, maxMarks)
 	}
 	p.Anomalies = len(marks)
+	p.Events = buildEvents(d.events, marks, opt.MaxListed)
 	svg, perColumn := timelineSVG(a, d.ops, sp, ivs, marks, rm, opt.MaxBars)
 	p.Timeline, p.PerColumn = template.HTML(svg), perColumn
 	p.Latency = template.HTML(latencySVG(a, sp, ivs, opt.Buckets))

@@ -75,6 +75,13 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"
 {{with .ResultWarnings}}<ul class="expl">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{with .Visual}}<p id="visualization"><a href="{{.}}">Linearizability visualization</a> (porcupine: the operations of the invalid keys and the longest valid ordering).</p>{{end}}
 
+{{with .Events}}<h2 id="events">Store decisions</h2>
+<p class="sub">What the store's core decided, from events.jsonl (a simulated run: virtual time, the history's time base). {{.Total}} events:{{range .Kinds}} {{.Key}} {{.Value}};{{end}}
+{{if .Near}} Below: the events on the keys of the anomalies ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{$k}}{{end}}), each from 1s before an anomalous operation on its key to 1s after it: why the anomaly happened.{{else}} Below: every event, in time order.{{end}}</p>
+{{if .Rows}}<table class="events"><tr><th>at</th><th>node</th><th>kind</th><th>key</th><th>peer</th><th>kept</th><th>lost</th><th>why</th></tr>
+{{range .Rows}}<tr class="event"><td class="num">{{.At}}</td><td>{{.Node}}</td><td>{{.Kind}}</td><td>{{.Key}}</td><td>{{.Peer}}</td><td>{{.Kept}}</td><td>{{.Lost}}</td><td>{{.Why}}</td></tr>
+{{end}}</table>{{if .More}}<p>… {{.More}} more in events.jsonl</p>{{end}}{{else}}<p>No store decision on those keys in that window.</p>{{end}}
+{{end}}
 <h2 id="timeline">Timeline</h2>
 <div class="legend"><span><i class="sw ok"></i>ok</span><span><i class="sw fail"></i>fail</span><span><i class="sw info"></i>info (indeterminate or never completed)</span>
 {{range .Kinds}}<span><i class="sw nm-{{cssName .}}"></i>{{.}}</span>{{end}}{{if .Anomalies}}<span><i class="sw anomaly-sw"></i>evidence of an invalid verdict ({{.Anomalies}} operations named by the checkers)</span>{{end}}</div>

@@ -98,6 +98,22 @@ func (w *worker) run(ctx, opBase context.Context) {
 // do runs one op: records the invocation, calls the store, records the completion, and retires
 // the process if the op ended indeterminate.
 func (w *worker) do(ctx context.Context, read bool, k int, v int64, cas bool) {
+	inv, old, cas := w.begin(read, k, v, cas)
+	var res opResult
+	switch {
+	case read:
+		res = w.read(ctx, k)
+	case cas:
+		res = w.cas(ctx, k, old, v)
+	default:
+		res = w.update(ctx, k, inv.Value)
+	}
+	w.finish(inv, k, v, res)
+}
+
+// begin records an op's invocation and returns it, with the compare-and-set's old value and
+// whether the op is a compare-and-set after all (only once the process has read the key).
+func (w *worker) begin(read bool, k int, v int64, cas bool) (history.Op, int64, bool) {
 	inv := history.Op{Process: history.Process(w.process), Type: history.Invoke, Key: w.keys[k], Node: w.node}
 	old, known := w.lastRead[k]
 	cas = cas && known
@@ -111,18 +127,15 @@ func (w *worker) do(ctx context.Context, read bool, k int, v int64, cas bool) {
 	}
 	w.rec.Record(inv)
 	w.ctrs.Invoked.Add(1)
+	return inv, old, cas
+}
 
-	var res opResult
-	switch {
-	case read:
-		res = w.read(ctx, k)
-		if res.typ == history.OK && res.value.Kind == history.KindInt && w.cfg.CASShare > 0 {
-			w.lastRead[k] = res.value.Int
-		}
-	case cas:
-		res = w.cas(ctx, k, old, v)
-	default:
-		res = w.update(ctx, k, inv.Value)
+// finish records the completion of inv with res and retires the process if the op ended
+// indeterminate (the next op gets a new process id and a fresh client).
+func (w *worker) finish(inv history.Op, k int, v int64, res opResult) {
+	read := inv.F == history.FRead
+	if read && res.typ == history.OK && res.value.Kind == history.KindInt && w.cfg.CASShare > 0 {
+		w.lastRead[k] = res.value.Int
 	}
 	if !read && res.typ == history.OK && w.cfg.Workload == Register && w.cfg.CASShare > 0 {
 		w.lastRead[k] = v // the value this process knows the key holds

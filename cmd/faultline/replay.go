@@ -17,6 +17,7 @@ import (
 
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/harness/simrt"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
 	"github.com/faultline/faultline/targets/etcd"
@@ -35,7 +36,7 @@ func replayCommand(env *appEnv) *cli.Command {
 			"Exit 0 when every replay was valid, 1 when a replay found an anomaly, 2 unknown, 3 could not run.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "times", Value: 1, Usage: "how many replays"},
-			&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: the saved run's; else docker where an engine answers, else local)"},
+			&cli.StringFlag{Name: "runtime", Usage: "local, docker or sim (default: the saved run's; else docker where an engine answers, else local); a sim run replays exactly, once"},
 			&cli.StringFlag{Name: "results", Usage: "results folder for the replays (default: the saved config's)"},
 			&cli.StringFlag{Name: "target", Usage: "the saved run's target (default); another one is refused, a target file may be given where it is now"},
 			&cli.StringFlag{Name: "etcd-reads", Usage: "the saved run's etcd read mode (default); another one is refused"},
@@ -223,6 +224,12 @@ func doReplay(ctx context.Context, env *appEnv, dir string, opt replayOptions) e
 	if runtimeName == "" {
 		// The same fault mechanisms as the saved run (simulated or real), unless told otherwise.
 		runtimeName = saved.runtime
+	}
+	if runtimeName == simrt.Name {
+		return doSimReplay(ctx, env, dir, cfg, saved, opt)
+	}
+	if !cfg.Sim.IsZero() {
+		return cli.Exit(fmt.Sprintf("faultline replay: %s duplicated or reordered messages (--sim-duplicate, --sim-reorder), which only --runtime sim can do", dir), exitCannotRun)
 	}
 	rts, err := newRuntimes(ctx, env, runtimeName, 1)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/faultline/faultline/checker"
 	"github.com/faultline/faultline/harness"
 	"github.com/faultline/faultline/harness/local"
+	"github.com/faultline/faultline/harness/simrt"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
 )
@@ -46,7 +47,9 @@ func storeFlags() []cli.Flag {
 func runFlags() []cli.Flag {
 	d := harness.DefaultConfig()
 	return append(append(storeFlags(), targetFlags()...),
-		&cli.StringFlag{Name: "runtime", Usage: "local or docker (default: docker where an engine answers, else local)"},
+		&cli.StringFlag{Name: "runtime", Usage: "local, docker or sim (sim: the whole test in one process in virtual time, network, disks and clocks simulated from the seed; default: docker where an engine answers, else local)"},
+		&cli.Float64Flag{Name: "sim-duplicate", Usage: "--runtime sim only: probability that a message (between nodes, or client and node) is delivered twice"},
+		&cli.BoolFlag{Name: "sim-reorder", Usage: "--runtime sim only: messages on a link may overtake each other (TCP hides both from the real runtimes)"},
 		&cli.StringFlag{Name: "workload", Value: d.Workload, Usage: "register, set or counter"},
 		&cli.BoolFlag{Name: "crdt", Usage: "set/counter: use the store's CRDTs instead of read-modify-write"},
 		&cli.IntFlag{Name: "keys", Value: d.Keys, Usage: "number of keys"},
@@ -135,6 +138,12 @@ func configFromFlags(c *cli.Context) (harness.Config, error) {
 		cfg.Seed = time.Now().UnixNano() % 1_000_000_000
 	}
 	cfg.QuiesceMax = c.Duration("quiesce")
+	if c.IsSet("sim-duplicate") || c.IsSet("sim-reorder") {
+		if c.String("runtime") != simrt.Name {
+			return cfg, errors.New("--sim-duplicate and --sim-reorder need --runtime sim (TCP hides duplication and reordering from the real runtimes)")
+		}
+		cfg.Sim = harness.SimConfig{Duplicate: c.Float64("sim-duplicate"), Reorder: c.Bool("sim-reorder")}
+	}
 	cfg.ResultsRoot = c.String("results")
 	if err := targetFromFlags(c, &cfg); err != nil {
 		return cfg, err
@@ -166,6 +175,9 @@ func runCommand(env *appEnv) *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if c.String("runtime") == simrt.Name {
+				return doSimRun(ctx, env, cfg, c.Bool("json"))
+			}
 			rt, note, cleanup, err := pickRuntime(ctx, env, c.String("runtime"))
 			if err != nil {
 				return cli.Exit("faultline run: "+err.Error(), exitCannotRun)
@@ -193,12 +205,21 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 		}
 		return cli.Exit("faultline run: "+err.Error(), exitCannotRun)
 	}
+	return printOutcome(env, cfg, out, asJSON, nil, nil)
+}
+
+// printOutcome prints a run's outcome (a JSON document with --json, with extra's fields added;
+// else lines, with before's lines first) and returns the verdict's exit.
+func printOutcome(env *appEnv, cfg harness.Config, out *harness.Outcome, asJSON bool, extra map[string]any, before []string) error {
 	if asJSON {
 		doc := map[string]any{
 			"valid": out.Results.Valid, "dir": out.Dir, "runtime": out.Runtime, "target": cfg.TargetName(), "run_id": out.RunID, "seed": cfg.Seed,
 			"mechanisms": out.Mechanisms, "ops": out.Ops, "ok": out.OK, "fail": out.Fail, "info": out.Info,
 			"quiesce_wait_ms": out.QuiesceWait.Milliseconds(), "interrupted": out.Interrupted,
 			"results": out.Results,
+		}
+		for k, v := range extra {
+			doc[k] = v
 		}
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
@@ -207,6 +228,9 @@ func doRun(ctx context.Context, env *appEnv, cfg harness.Config, rt harness.Runt
 		}
 	} else {
 		w := env.stdout
+		for _, l := range before {
+			fmt.Fprintln(w, l)
+		}
 		if len(out.Mechanisms) > 0 {
 			kinds := make([]string, 0, len(out.Mechanisms))
 			for k := range out.Mechanisms {
@@ -271,8 +295,10 @@ func pickRuntime(ctx context.Context, env *appEnv, name string) (harness.Runtime
 		return rt, " (processes on loopback; partitions, loss and delay are SIMULATED in the node transport)", func() {}, nil
 	case "docker":
 		return newDockerRuntime(ctx, env)
+	case simrt.Name:
+		return simRuntime{}, simrt.Note, func() {}, nil
 	}
-	return nil, "", nil, fmt.Errorf("--runtime %q: want local or docker", name)
+	return nil, "", nil, fmt.Errorf("--runtime %q: want local, docker or sim", name)
 }
 
 // multileaderLine summarizes the nodes' multi-leader stats saved in a run folder: the worst

@@ -112,8 +112,8 @@ func parseRunArgs(args []string) (suiteTest, error) {
 	if !parsed {
 		return st, errors.New("flags not understood")
 	}
-	if st.runtime != "" && st.runtime != "local" && st.runtime != "docker" {
-		return st, fmt.Errorf("--runtime %q: want local or docker", st.runtime)
+	if st.runtime != "" && st.runtime != "local" && st.runtime != "docker" && st.runtime != "sim" {
+		return st, fmt.Errorf("--runtime %q: want local, docker or sim", st.runtime)
 	}
 	return st, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/faultline/faultline/docker"
 	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/harness/simrt"
 	"github.com/faultline/faultline/targets/etcd"
 	"github.com/faultline/faultline/targets/file"
 	"github.com/faultline/faultline/targets/reference"
@@ -178,6 +179,9 @@ func etcdBinary(ctx context.Context, env *appEnv) (string, error) {
 
 // runTest runs one test of cfg's target.
 func runTest(ctx context.Context, env *appEnv, cfg harness.Config, opt harness.Options) (*harness.Outcome, error) {
+	if opt.Runtime != nil && opt.Runtime.Name() == simrt.Name {
+		return runSimTest(ctx, env, cfg, opt)
+	}
 	t, err := prepareTarget(ctx, env, cfg, opt.Runtime)
 	if err != nil {
 		return nil, err

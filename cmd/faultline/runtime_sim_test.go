@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestSimRunReplay runs the calibration pair's invalid half (lww W=1 R=1 under partitions) on
+// the sim runtime, then replays it: the replay's history is byte-identical and says so, and
+// --times is refused as pointless but the replay still runs once.
+func TestSimRunReplay(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	results := t.TempDir()
+	out, errOut, code := runBinary(t, "--log-level", "warn", "run", "--runtime", "sim", "--nodes", "3",
+		"--w", "1", "--r", "1", "--nemesis", "partition", "--nemesis-interval", "1s", "--time", "4s",
+		"--rate", "100", "--keys", "2", "--concurrency", "6", "--seed", "3", "--results", results, "--json")
+	if code != exitInvalid {
+		t.Fatalf("run --runtime sim: exit %d, want %d (invalid, as on local and Docker)\n%s\n%s", code, exitInvalid, out, errOut)
+	}
+	if !strings.Contains(errOut, "SIMULATED") {
+		t.Errorf("stderr does not say the run is simulated:\n%s", errOut)
+	}
+	var saved struct {
+		Dir       string  `json:"dir"`
+		Runtime   string  `json:"runtime"`
+		Simulated bool    `json:"simulated"`
+		Speed     float64 `json:"virtual_per_wall"`
+		Sum       string  `json:"history_sha256"`
+	}
+	if err := json.Unmarshal([]byte(out), &saved); err != nil {
+		t.Fatalf("run --json: %v\n%s", err, out)
+	}
+	if saved.Runtime != "sim" || !saved.Simulated || saved.Speed <= 0 || len(saved.Sum) != 64 {
+		t.Fatalf("run --json: runtime %q simulated %v speed %v sha256 %q: want sim, true, > 0, a hash", saved.Runtime, saved.Simulated, saved.Speed, saved.Sum)
+	}
+
+	rout, rerr, rcode := runBinary(t, "--log-level", "warn", "replay", "--times", "3", "--results", t.TempDir(), "--json", saved.Dir)
+	if rcode != code {
+		t.Fatalf("replay: exit %d, the run's was %d\n%s\n%s", rcode, code, rout, rerr)
+	}
+	if !strings.Contains(rerr, "pointless") {
+		t.Errorf("replay --times 3 on sim: stderr does not say it is pointless:\n%s", rerr)
+	}
+	var rep struct {
+		Exact bool   `json:"reproduced_exactly"`
+		Sum   string `json:"history_sha256"`
+	}
+	if err := json.Unmarshal([]byte(rout), &rep); err != nil {
+		t.Fatalf("replay --json: %v\n%s", err, rout)
+	}
+	if !rep.Exact || rep.Sum != saved.Sum {
+		t.Fatalf("replay: reproduced_exactly %v, history %s; want true and the run's %s", rep.Exact, rep.Sum, saved.Sum)
+	}
+}
+
+// TestSuiteCISim runs examples/ci.yaml (the calibration pairs) on the sim runtime: every pair
+// gets the verdict it gets on local and Docker.
+func TestSuiteCISim(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	doc := runSuite(t, "ci.yaml", "sim")
+	if doc.Tests != 4 || doc.Failures != 0 || doc.Errors != 0 {
+		t.Errorf("JUnit totals: got %d tests, %d failures, %d errors, want 4, 0, 0", doc.Tests, doc.Failures, doc.Errors)
+	}
+}
+
+// TestSimFlagsRefused: the sim runtime's network extras are refused on a real runtime.
+func TestSimFlagsRefused(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	_, errOut, code := runBinary(t, "run", "--runtime", "local", "--sim-reorder", "--time", "1s", "--nemesis", "none")
+	if code != exitCannotRun || !strings.Contains(errOut, "need --runtime sim") {
+		t.Fatalf("--sim-reorder on local: exit %d, stderr %q; want %d and a message naming --runtime sim", code, errOut, exitCannotRun)
+	}
+}
