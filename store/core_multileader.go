@@ -24,10 +24,12 @@ import (
 // Ordering rules, since Env's Get and Scan see a batch before it is durable: a client write is
 // acknowledged once its batch is done; a read answers what it saw once every batch persisted
 // before it is done; a peer's batch is acknowledged once every batch persisted before the
-// answer is done (its own, and the ones that made its duplicates duplicates); and an outbox
-// entry is sent only once every batch before the send is done, so that (with fsync always) a
-// peer never holds a write its origin could still lose, and reuse the sequence number of, in a
-// crash.
+// answer is durable (its own, and the ones that made its duplicates duplicates); and an outbox
+// entry is sent only once every batch before the send is durable, so that a peer never holds a
+// write its origin could still lose, and reuse the sequence number of, in a crash. With fsync
+// never, "durable" takes a sync of its own (Syncer, mlDisk.durable): client writes are
+// acknowledged unsynced, and can be lost in a crash, but what nodes exchange never is, so the
+// cluster converges again after crashes.
 type mlCore struct {
 	cfg   Config
 	env   Env
@@ -112,7 +114,7 @@ func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, err
 	c := &mlCore{
 		cfg: cfg, env: env, stats: stats, log: log, ids: cfg.NodeIDs(),
 		res:   mlResolver{conflict: cfg.Conflict, cons: cfg.RegisterConsistency()},
-		disk:  mlDisk{env: env},
+		disk:  newMLDisk(env, cfg.Fsync),
 		peers: map[string]*mlOut{}, e2e: map[string]*mlE2E{},
 	}
 	if !slices.Contains(c.ids, cfg.ID) {
