@@ -141,11 +141,11 @@ func (c *mlCore) send(p *mlOut, batch []mlQ) {
 		case p.queued == 0: // empty again: the cache mirrors it from here on
 			p.cached, p.cache = true, nil
 		}
-		now := c.env.Now().UnixNano()
+		now, mono := c.env.Now().UnixNano(), c.env.Mono()
 		p.delivered += int64(len(batch))
 		c.stats.Add("ml_sent", int64(len(batch)))
 		for _, q := range batch {
-			lag := time.Duration(now - q.out.Enq)
+			lag := q.age(now, mono)
 			p.lags.add(lag)
 			p.lastLag = lag
 		}

@@ -693,3 +693,26 @@ func TestSimMLFsyncNeverCrashesConverge(t *testing.T) {
 		})
 	}
 }
+
+// A queue's lag is measured on the node's monotonic clock: a clock step while an entry waits
+// (a clock fault) does not show in it, nor in the age of the oldest entry.
+func TestSimMLQueueLagIgnoresClockSteps(t *testing.T) {
+	c := newMLCluster(t, simSeed(16), mlTestConfig(2, ConflictLWW, TopologyAll))
+	c.isolate("n2")
+	mustOK(t, "put", c.put("n1", "x", "v", Quorums{}))
+	c.run(100 * time.Millisecond)
+	if err := c.w.SetClock("n1", time.Hour, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.run(100 * time.Millisecond)
+	age := c.mlStats("n1")["ml_peers"].(map[string]MLPeerStats)["n2"].OldestAgeMS
+	if age < 200 || age > 10_000 {
+		t.Errorf("oldest entry's age %.1f ms after 200 ms and a clock step of 1 h; want about 200", age)
+	}
+	c.heal()
+	c.run(3 * time.Second)
+	hop := c.mlStats("n1")["ml_peers"].(map[string]MLPeerStats)["n2"]
+	if hop.Delivered != 1 || hop.LastLagMS < 200 || hop.LastLagMS > 10_000 {
+		t.Errorf("n1's queue to n2: %+v; want 1 delivered with a lag of 200 ms to a few s, not the clock step", hop)
+	}
+}
