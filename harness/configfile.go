@@ -56,6 +56,10 @@ type storeConfigJSON struct {
 	HintedHandoff bool   `json:"hinted_handoff"`
 	SloppyQuorum  bool   `json:"sloppy_quorum"`
 	Fsync         string `json:"fsync"`
+	// Conflict and Topology are saved for multi-leader runs only (a leaderless store has
+	// neither); a file without them loads DefaultConfig's.
+	Conflict string `json:"conflict,omitempty"`
+	Topology string `json:"topology,omitempty"`
 }
 
 // MarshalJSON encodes c as config.json does.
@@ -63,7 +67,7 @@ func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.toJSON("")
 
 func (c Config) toJSON(runtime string) configJSON {
 	s := c.Store
-	return configJSON{
+	j := configJSON{
 		Name: c.Name, Runtime: runtime, Nodes: c.Nodes,
 		Store: storeConfigJSON{
 			Mode: s.Mode, Consistency: s.Consistency, N: s.N, W: s.W, R: s.R,
@@ -80,6 +84,10 @@ func (c Config) toJSON(runtime string) configJSON {
 		NodeArgs: c.referenceNodeArgs(),
 		Sim:      simJSON(c.Sim),
 	}
+	if s.Mode == "multileader" {
+		j.Store.Conflict, j.Store.Topology = s.Conflict, s.Topology
+	}
+	return j
 }
 
 func simJSON(s SimConfig) *simConfigJSON {
@@ -112,6 +120,12 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	out.Store.N, out.Store.W, out.Store.R = j.Store.N, j.Store.W, j.Store.R
 	out.Store.ReadRepair, out.Store.HintedHandoff, out.Store.SloppyQuorum = j.Store.ReadRepair, j.Store.HintedHandoff, j.Store.SloppyQuorum
 	out.Store.Fsync = j.Store.Fsync
+	if j.Store.Conflict != "" {
+		out.Store.Conflict = j.Store.Conflict
+	}
+	if j.Store.Topology != "" {
+		out.Store.Topology = j.Store.Topology
+	}
 	dur("store.anti_entropy", j.Store.AntiEntropy, &out.Store.AntiEntropy)
 	out.Target, out.TargetOptions, out.CAS = j.Target, j.TargetOptions, j.CAS
 	out.Workload, out.CRDT, out.Keys, out.KeyDist = j.Workload, j.CRDT, j.Keys, j.KeyDist

@@ -40,3 +40,35 @@ func TestConfigBadDuration(t *testing.T) {
 		t.Errorf("got %v, want an error naming time \"soon\"", err)
 	}
 }
+
+// A multi-leader config keeps its conflict mode and topology through config.json; a
+// leaderless one writes neither, and a file without them loads the defaults.
+func TestConfigRoundTripMultileader(t *testing.T) {
+	c := DefaultConfig()
+	c.Store.Mode, c.Store.Conflict, c.Store.Topology = "multileader", "siblings", "star"
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Config
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Errorf("round trip:\ngot  %+v\nwant %+v", got.Store, c.Store)
+	}
+	lb, err := json.Marshal(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(lb), `"conflict"`) || strings.Contains(string(lb), `"topology"`) {
+		t.Errorf("a leaderless config.json names a conflict mode or topology: %s", lb)
+	}
+	var old Config
+	if err := json.Unmarshal([]byte(`{"nodes":3,"store":{"mode":"multileader","fsync":"always","anti_entropy":"0s"}}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.Store.Conflict != "lww" || old.Store.Topology != "all" {
+		t.Errorf("a file without them loads conflict %q, topology %q; want lww, all", old.Store.Conflict, old.Store.Topology)
+	}
+}

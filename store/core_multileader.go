@@ -24,10 +24,12 @@ import (
 // Ordering rules, since Env's Get and Scan see a batch before it is durable: a client write is
 // acknowledged once its batch is done; a read answers what it saw once every batch persisted
 // before it is done; a peer's batch is acknowledged once every batch persisted before the
-// answer is done (its own, and the ones that made its duplicates duplicates); and an outbox
-// entry is sent only once every batch before the send is done, so that (with fsync always) a
-// peer never holds a write its origin could still lose, and reuse the sequence number of, in a
-// crash.
+// answer is durable (its own, and the ones that made its duplicates duplicates); and an outbox
+// entry is sent only once every batch before the send is durable, so that a peer never holds a
+// write its origin could still lose, and reuse the sequence number of, in a crash. With fsync
+// never, "durable" takes a sync of its own (Syncer, mlDisk.durable): client writes are
+// acknowledged unsynced, and can be lost in a crash, but what nodes exchange never is, so the
+// cluster converges again after crashes.
 type mlCore struct {
 	cfg   Config
 	env   Env
@@ -69,11 +71,26 @@ type mlOut struct {
 // mlCacheMax is the longest outbox kept in memory (the rest of the time it is read back).
 const mlCacheMax = 4 * mlBatch
 
-// mlQ is one outbox entry: its place, what it holds, and its encoded size.
+// mlQ is one outbox entry: its place, what it holds, and its encoded size. mono is when this
+// run of the node queued it, on its monotonic clock (Env.Mono), if monoOK: the queue's lags
+// and ages are measured on that clock, which clock faults do not move. An entry an earlier
+// run queued, or one read back from a long outbox, has only out.Enq, the node's wall clock
+// (Env.Now) when it was queued; its lag is measured on that clock.
 type mlQ struct {
-	place uint64
-	out   outEntry
-	size  int64
+	place  uint64
+	out    outEntry
+	size   int64
+	mono   time.Duration
+	monoOK bool
+}
+
+// age is how long q has waited at now (the node's wall clock, in ns) and mono (its monotonic
+// clock), never negative.
+func (q mlQ) age(now int64, mono time.Duration) time.Duration {
+	if q.monoOK {
+		return max(0, mono-q.mono)
+	}
+	return time.Duration(max(0, now-q.out.Enq))
 }
 
 // mlStaged is an outbox entry staged in a batch, not yet given to Persist.
@@ -112,7 +129,7 @@ func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, err
 	c := &mlCore{
 		cfg: cfg, env: env, stats: stats, log: log, ids: cfg.NodeIDs(),
 		res:   mlResolver{conflict: cfg.Conflict, cons: cfg.RegisterConsistency()},
-		disk:  mlDisk{env: env},
+		disk:  newMLDisk(env, cfg.Fsync),
 		peers: map[string]*mlOut{}, e2e: map[string]*mlE2E{},
 	}
 	if !slices.Contains(c.ids, cfg.ID) {
@@ -182,7 +199,7 @@ func (c *mlCore) loadMeta() error {
 func (c *mlCore) stage(tx *mlTxn, p *mlOut, out outEntry, enc []byte) uint64 {
 	id := p.place()
 	tx.put(string(outboxBucket(p.id)), u64key(id), enc)
-	tx.staged = append(tx.staged, mlStaged{peer: p, q: mlQ{place: id, out: out, size: int64(len(enc))}})
+	tx.staged = append(tx.staged, mlStaged{peer: p, q: mlQ{place: id, out: out, size: int64(len(enc)), mono: c.env.Mono(), monoOK: true}})
 	return id
 }
 
@@ -575,25 +592,30 @@ func (c *mlCore) noteConflict(conf MLConflict, ev *Event) {
 // ---- stats ----
 
 // Stats implements Core: the mode's structured stats, with the names Multileader.extraStats
-// gives them.
+// gives them. Which clocks the lags are measured on (docs/API.md, multi-leader stats): a
+// queue's lags and its oldest entry's age on this node's monotonic clock (mlQ), so a clock
+// fault does not show in them; the end-to-end lags ("ml_e2e") compare this node's wall clock
+// when it applied a write with the origin's when it made it. The nodes share no clock, so
+// those include the difference between the two nodes' clocks (offsets and drift, a clock
+// fault's skew), and are clamped at 0 when the receiver's clock is behind. The old
+// goroutine-based Multileader compared the host's real clock there; its nodes all ran on one
+// host clock, which a simulated (or a real, distributed) cluster does not have.
 func (c *mlCore) Stats() map[string]any {
 	peers := map[string]MLPeerStats{}
 	var total int64
 	var worst float64
-	now := c.env.Now().UnixNano()
+	now, mono := c.env.Now().UnixNano(), c.env.Mono()
 	for _, id := range c.order {
 		p := c.peers[id]
 		s := MLPeerStats{Queue: p.queued, LastLagMS: mlMS(p.lastLag), Delivered: p.delivered, SendFailures: p.failures}
-		var oldest int64
+		var head []mlQ
 		if p.cached {
-			if len(p.cache) > 0 {
-				oldest = p.cache[0].out.Enq
-			}
-		} else if head, err := c.peekOutbox(id, 1); err == nil && len(head) > 0 {
-			oldest = head[0].out.Enq
+			head = p.cache[:min(1, len(p.cache))]
+		} else if h, err := c.peekOutbox(id, 1); err == nil {
+			head = h
 		}
-		if oldest != 0 {
-			s.OldestAgeMS = mlMS(time.Duration(max(0, now-oldest)))
+		if len(head) > 0 {
+			s.OldestAgeMS = mlMS(head[0].age(now, mono))
 		}
 		p50, p99 := p.lags.percentiles()
 		s.LagP50MS, s.LagP99MS = mlMS(p50), mlMS(p99)

@@ -58,7 +58,18 @@ func (c *mlCore) round(p *mlOut) {
 		return
 	}
 	batch = fitQueued(batch, recordBudget(c.cfg.MaxBodyBytes))
-	c.disk.barrier(func() { c.send(p, batch) })
+	// The entries, their records and the sequence numbers they carry are made durable before
+	// a peer sees them (with fsync never too: see Syncer), so that a crash never takes back,
+	// and a restart never reuses, what a peer already holds.
+	c.disk.durable(func(err error) {
+		if err != nil {
+			c.log.Error().Err(err).Str("peer", p.id).Msg("syncing the outbox before a delivery")
+			p.fails++
+			c.env.After(backoff{first: mlBackoff, max: mlMaxBack}.delay(p.fails, nil), func() { c.round(p) })
+			return
+		}
+		c.send(p, batch)
+	})
 }
 
 // fitQueued keeps the longest prefix of batch whose encoded entries fit the record budget of
@@ -130,11 +141,11 @@ func (c *mlCore) send(p *mlOut, batch []mlQ) {
 		case p.queued == 0: // empty again: the cache mirrors it from here on
 			p.cached, p.cache = true, nil
 		}
-		now := c.env.Now().UnixNano()
+		now, mono := c.env.Now().UnixNano(), c.env.Mono()
 		p.delivered += int64(len(batch))
 		c.stats.Add("ml_sent", int64(len(batch)))
 		for _, q := range batch {
-			lag := time.Duration(now - q.out.Enq)
+			lag := q.age(now, mono)
 			p.lags.add(lag)
 			p.lastLag = lag
 		}
@@ -260,7 +271,12 @@ func (c *mlCore) apply(from string, entries []mlEntry, reply func(answer any, er
 		c.queue(tx)
 		c.disk.persist(&tx.b, func(err error) { perr = err })
 	}
-	c.disk.barrier(func() {
+	// Durable before the answer (with fsync never too: see Syncer): the sender drops what it
+	// is told was applied, and this node must not lose it, nor the entries it forwards.
+	c.disk.durable(func(serr error) {
+		if perr == nil {
+			perr = serr
+		}
 		if perr != nil {
 			reply(nil, &OpError{Status: http.StatusInternalServerError, Outcome: client.OutcomeIndeterminate,
 				Msg: fmt.Sprintf("storing the batch failed: %v", perr)})

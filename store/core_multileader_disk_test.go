@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -46,5 +47,54 @@ func TestMLTxnReadsItsOwnWrites(t *testing.T) {
 	}
 	if len(tx.b.Ops) != 3 || !tx.b.Ops[2].Delete {
 		t.Fatalf("batch %+v, want put, put, delete in order", tx.b.Ops)
+	}
+}
+
+// syncEnv is a persistEnv that is a Syncer: its syncs complete when the test says too.
+type syncEnv struct {
+	persistEnv
+	syncs []func(error)
+}
+
+func (e *syncEnv) Sync(done func(error)) { e.syncs = append(e.syncs, done) }
+
+// durable is a barrier under fsync always, and a sync after the earlier batches under fsync
+// never (when the Env can sync); a failed sync is its error.
+func TestMLDiskDurableSyncsUnderFsyncNever(t *testing.T) {
+	env := &syncEnv{}
+	d := newMLDisk(env, "always")
+	var got []error
+	d.persist(&Batch{}, func(error) {})
+	d.durable(func(err error) { got = append(got, err) })
+	if len(env.syncs) != 0 || len(got) != 0 {
+		t.Fatalf("fsync always: %d syncs, %d calls before the batch is done; want 0, 0", len(env.syncs), len(got))
+	}
+	env.dones[0](nil)
+	if len(got) != 1 || got[0] != nil {
+		t.Fatalf("fsync always: got %v once the batch is done, want one nil", got)
+	}
+
+	env = &syncEnv{}
+	d = newMLDisk(env, "never")
+	got = nil
+	d.persist(&Batch{}, func(error) {})
+	d.durable(func(err error) { got = append(got, err) })
+	env.dones[0](nil)
+	if len(env.syncs) != 1 || len(got) != 0 {
+		t.Fatalf("fsync never: %d syncs, %d calls once the batch is written; want 1 sync, no call yet", len(env.syncs), len(got))
+	}
+	failed := errors.New("disk gone")
+	env.syncs[0](failed)
+	if len(got) != 1 || got[0] != failed {
+		t.Fatalf("fsync never: got %v after the sync failed, want its error", got)
+	}
+
+	// An Env that cannot sync: a barrier, as under fsync always.
+	penv := &persistEnv{}
+	d = newMLDisk(penv, "never")
+	called := false
+	d.durable(func(error) { called = true })
+	if !called {
+		t.Fatal("nothing pending and no Syncer: durable should run at once")
 	}
 }
