@@ -346,6 +346,18 @@ func (s *shell) Persist(b *Batch, done func(error)) {
 	})
 }
 
+// Sync implements Syncer: see shellStorage.Sync. The multi-leader core uses it under fsync
+// never, so that what a node sends or acknowledges to a peer survives its crash.
+func (s *shell) Sync(done func(error)) {
+	s.inflight++
+	s.db.Sync(func(err error) {
+		s.inflight--
+		done(err)
+	})
+}
+
+var _ Syncer = (*shell)(nil)
+
 // Get implements Env.
 func (s *shell) Get(bucket string, key []byte) ([]byte, error) { return s.db.Get(bucket, key) }
 

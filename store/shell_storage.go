@@ -52,9 +52,10 @@ type ovEntry struct {
 
 // pending is a Persist batch on its way to the engine.
 type pending struct {
-	b    *Batch
-	seq  uint64
-	done func(error)
+	b     *Batch
+	seq   uint64
+	done  func(error)
+	force bool // sync this group whatever the fsync policy (Sync)
 }
 
 // openShellStorage opens (or creates) the node's storage in dir: cfg.Engine, checked against the
@@ -104,7 +105,17 @@ func checkLayout(eng Engine, layout string, sync bool) error {
 // Persist implements Env.Persist (on the loop): b is visible to Get and Scan at once, and done
 // is posted to the loop once the engine holds b as durably as the fsync policy asks. b must not
 // change afterwards; its keys and values are copied.
-func (s *shellStorage) Persist(b *Batch, done func(error)) {
+func (s *shellStorage) Persist(b *Batch, done func(error)) { s.persist(b, false, done) }
+
+// Sync implements Syncer (on the loop): done is posted once every batch persisted so far is
+// durable, whatever the fsync policy. It commits a one-key batch (bucketMeta "sync") with a
+// sync: the engines sync only when they write, and a synced write makes every earlier write of
+// the same engine durable too (pebble's WAL is sequential; bbolt's fdatasync covers the file).
+func (s *shellStorage) Sync(done func(error)) {
+	s.persist(&Batch{Ops: []BatchOp{{Bucket: string(bucketMeta), Key: []byte("sync"), Value: []byte{1}}}}, true, done)
+}
+
+func (s *shellStorage) persist(b *Batch, force bool, done func(error)) {
 	s.mu.Lock()
 	s.seq++
 	seq := s.seq
@@ -135,7 +146,7 @@ func (s *shellStorage) Persist(b *Batch, done func(error)) {
 		s.post(func() { s.retire(own, seq); done(errClosed) })
 		return
 	}
-	s.queue = append(s.queue, pending{b: own, seq: seq, done: done})
+	s.queue = append(s.queue, pending{b: own, seq: seq, done: done, force: force})
 	s.qmu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -304,9 +315,13 @@ func (s *shellStorage) commit(group []pending) {
 			b.Ops = append(b.Ops, p.b.Ops...)
 		}
 	}
+	sync := s.sync
+	for _, p := range group {
+		sync = sync || p.force
+	}
 	var err error
 	if len(b.Ops) > 0 {
-		err = s.eng.Apply(b, s.sync)
+		err = s.eng.Apply(b, sync)
 	}
 	s.commits.Add(1)
 	s.committed.Add(int64(len(group)))

@@ -29,11 +29,13 @@ type gatedEngine struct {
 	Engine
 	gate    chan struct{} // Apply waits for a receive... of a value sent here
 	entered chan struct{} // Apply sends here when it starts
+	syncs   []bool        // each Apply's sync flag (the committer's goroutine; read after its post)
 }
 
 func (g *gatedEngine) Apply(b *Batch, sync bool) error {
 	g.entered <- struct{}{}
 	<-g.gate
+	g.syncs = append(g.syncs, sync)
 	return g.Engine.Apply(b, sync)
 }
 
@@ -169,6 +171,34 @@ func TestShellStorageGroupsTheBatchesQueuedDuringACommit(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(order), "[0 1 2 3 4 5 6 7 8 9 10]"; got != want {
 		t.Errorf("dones ran in order %s, want %s", got, want)
+	}
+}
+
+// Under fsync never, Sync makes what was persisted before it durable: its group is applied with
+// a sync (the multi-leader core relies on it before it sends or acknowledges to a peer), and
+// its done comes after the dones of the batches before it. The batches alone are not synced.
+func TestShellStorageSyncSyncsUnderFsyncNever(t *testing.T) {
+	s, g, posts := newGatedStorage(t, 0)
+	var order []string
+	s.Persist(&Batch{Ops: []BatchOp{putOp("data", "a", "1")}}, func(error) { order = append(order, "a") })
+	<-g.entered
+	s.Persist(&Batch{Ops: []BatchOp{putOp("data", "b", "1")}}, func(error) { order = append(order, "b") })
+	s.Sync(func(err error) {
+		if err != nil {
+			t.Errorf("sync: %v", err)
+		}
+		order = append(order, "sync")
+	})
+	g.gate <- struct{}{}
+	(<-posts)()
+	<-g.entered
+	g.gate <- struct{}{}
+	(<-posts)()
+	if got, want := fmt.Sprint(g.syncs), "[false true]"; got != want {
+		t.Errorf("engine applies synced: got %s, want %s (a alone unsynced; b with the Sync synced)", got, want)
+	}
+	if got, want := fmt.Sprint(order), "[a b sync]"; got != want {
+		t.Errorf("dones: got %s, want %s", got, want)
 	}
 }
 
