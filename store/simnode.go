@@ -125,7 +125,7 @@ func simNodeConfig(cfg Config, id string) (Config, error) {
 // gets every decision a core reports, with Node and Time (virtual) filled in.
 func SimBoot(cfg Config, log zerolog.Logger, events func(Event)) sim.Boot {
 	return func(e *sim.Env) sim.Program {
-		p := &simProgram{stats: newStats()}
+		p := &simProgram{stats: newStats(), seen: map[simClientReq]struct{}{}}
 		ncfg, err := simNodeConfig(cfg, e.ID())
 		lg := log.With().Str("node", e.ID()).Logger()
 		p.env = &simEnv{e: e, cfg: ncfg, rng: rand.New(e.Rand()), events: events, calls: map[uint64]*simPending{}, log: lg}
@@ -150,6 +150,28 @@ type simProgram struct {
 	stats *Stats
 	ir    *internalRules
 	err   error // the core did not start: every request gets this
+	// seen holds the client requests this incarnation took, by client and ID: the simulated
+	// network may duplicate a message, TCP never duplicates an HTTP request, so a repeated
+	// request is dropped (a duplicated increment would be applied twice).
+	seen map[simClientReq]struct{}
+}
+
+// simClientReq names a client request: its client and ID.
+type simClientReq struct {
+	from  string
+	write bool
+	id    uint64
+}
+
+// repeated reports whether the request was seen before by this incarnation, and notes it.
+func (p *simProgram) repeated(from string, write bool, id uint64) bool {
+	k := simClientReq{from: from, write: write, id: id}
+	if _, ok := p.seen[k]; ok {
+		p.stats.Inc("client_duplicate_dropped")
+		return true
+	}
+	p.seen[k] = struct{}{}
+	return false
 }
 
 // SimStats returns the counters of node n's running incarnation (nil when it is down or not
@@ -199,9 +221,13 @@ func SimHints(n *sim.Node) ([]string, error) {
 func (p *simProgram) Receive(m sim.Message) {
 	switch body := m.Body.(type) {
 	case SimWrite:
-		p.write(m.From, body)
+		if !p.repeated(m.From, true, body.ID) {
+			p.write(m.From, body)
+		}
 	case SimRead:
-		p.read(m.From, body)
+		if !p.repeated(m.From, false, body.ID) {
+			p.read(m.From, body)
+		}
 	case simCall:
 		p.handle(m.From, body)
 	case simAnswer:
