@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // The leaderless core's local storage, on Env.Get/Scan/Persist, in storage.go's layout (buckets
@@ -213,6 +214,34 @@ func (c *llCore) merge(key string, in Record, done func(mergeResult, error)) {
 	// The trees follow the stored state at once (a crash rebuilds them from the disk).
 	c.updateTrees(key, res.OldDigest, res.NewDigest)
 	c.persist([]string{key}, &Batch{Ops: []BatchOp{put(bucketData, []byte(key), enc)}}, func(err error) { done(res, err) })
+	c.remember(key, res.Cur, enc)
+}
+
+// remember caches r as key's record, stored as enc (just handed to Persist), when decoding
+// enc gives r's copy back exactly: its strings are valid UTF-8 (JSON replaces invalid bytes).
+func (c *llCore) remember(key string, r Record, enc []byte) {
+	ok := utf8.ValidString(r.Kind)
+	for _, s := range r.Sibs {
+		ok = ok && utf8.ValidString(s.Value) && utf8.ValidString(s.Node)
+		for n := range s.Ctx {
+			ok = ok && utf8.ValidString(n)
+		}
+	}
+	for _, m := range []map[string]int64{r.P, r.N} {
+		for n := range m {
+			ok = ok && utf8.ValidString(n)
+		}
+	}
+	for _, e := range r.Elems {
+		ok = ok && utf8.ValidString(e)
+	}
+	if !ok {
+		return
+	}
+	if c.recs == nil || len(c.recs) >= recordCacheMax {
+		c.recs = recordCache{}
+	}
+	c.recs[key] = cachedRecord{rec: cloneRecord(r), raw: enc}
 }
 
 // storeHint merges in into the hint for (key, target); done once durable.
