@@ -35,6 +35,7 @@ type llCore struct {
 	persistSeq uint64                 // numbers the writes handed to Persist
 	pending    map[string][]uint64    // data key -> its writes handed to Persist and not yet done, in order
 	waiters    map[string][]keyWaiter // data key -> what waits for some of them
+	recs       recordCache            // decoded data records (core_leaderless_storage.go)
 
 	seq, seqHigh uint64
 	seqWait      []func(uint64, error)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // The leaderless core's local storage, on Env.Get/Scan/Persist, in storage.go's layout (buckets
@@ -20,6 +21,32 @@ import (
 // reads). A read that answers (a replica's data read, the coordinator's own) waits for that, so
 // nobody sees a value a crash can take back.
 
+// recordCache holds data records as decoded from their stored bytes, so that a read does not
+// decode the same bytes again: an entry is dropped when a batch writing its key is handed to
+// Persist (and again if that batch fails: its key's stored state is then unknown), so it
+// always equals what Get would return and decode. It is volatile (a crash drops the core with
+// it) and bounded: past recordCacheMax keys it starts over. Readers get a deep copy.
+type recordCache map[string]cachedRecord
+
+type cachedRecord struct {
+	rec Record
+	raw []byte
+}
+
+const recordCacheMax = 4096
+
+// forget drops the cached records of the data keys b writes.
+func (c *llCore) forget(b *Batch) {
+	if len(c.recs) == 0 {
+		return
+	}
+	for _, op := range b.Ops {
+		if op.Bucket == string(bucketData) {
+			delete(c.recs, string(op.Key))
+		}
+	}
+}
+
 // persist hands b to the Env, with keys (data keys whose record or hints b changes) pending
 // until it is done.
 func (c *llCore) persist(keys []string, b *Batch, done func(error)) {
@@ -28,7 +55,11 @@ func (c *llCore) persist(keys []string, b *Batch, done func(error)) {
 	for _, k := range keys {
 		c.pending[k] = append(c.pending[k], id)
 	}
+	c.forget(b)
 	c.env.Persist(b, func(err error) {
+		if err != nil {
+			c.forget(b)
+		}
 		for _, k := range keys {
 			c.persisted(k, id)
 		}
@@ -90,14 +121,24 @@ func put(bucket []byte, key, value []byte) BatchOp {
 	return BatchOp{Bucket: string(bucket), Key: key, Value: value}
 }
 
-// getRecord reads key's record (zero when absent) and its stored bytes.
+// getRecord reads key's record (zero when absent) and its stored bytes (not to be changed).
 func (c *llCore) getRecord(key string) (Record, []byte, error) {
+	if e, ok := c.recs[key]; ok {
+		return cloneRecord(e.rec), e.raw, nil
+	}
 	raw, err := c.env.Get(string(bucketData), []byte(key))
 	if err != nil {
 		return Record{}, nil, err
 	}
 	r, err := decodeRecord(raw)
-	return r, raw, err
+	if err != nil {
+		return r, raw, err
+	}
+	if c.recs == nil || len(c.recs) >= recordCacheMax {
+		c.recs = recordCache{}
+	}
+	c.recs[key] = cachedRecord{rec: cloneRecord(r), raw: raw}
+	return r, raw, nil
 }
 
 // hintsFor returns every hint held for key, merged with each other.
@@ -173,6 +214,34 @@ func (c *llCore) merge(key string, in Record, done func(mergeResult, error)) {
 	// The trees follow the stored state at once (a crash rebuilds them from the disk).
 	c.updateTrees(key, res.OldDigest, res.NewDigest)
 	c.persist([]string{key}, &Batch{Ops: []BatchOp{put(bucketData, []byte(key), enc)}}, func(err error) { done(res, err) })
+	c.remember(key, res.Cur, enc)
+}
+
+// remember caches r as key's record, stored as enc (just handed to Persist), when decoding
+// enc gives r's copy back exactly: its strings are valid UTF-8 (JSON replaces invalid bytes).
+func (c *llCore) remember(key string, r Record, enc []byte) {
+	ok := utf8.ValidString(r.Kind)
+	for _, s := range r.Sibs {
+		ok = ok && utf8.ValidString(s.Value) && utf8.ValidString(s.Node)
+		for n := range s.Ctx {
+			ok = ok && utf8.ValidString(n)
+		}
+	}
+	for _, m := range []map[string]int64{r.P, r.N} {
+		for n := range m {
+			ok = ok && utf8.ValidString(n)
+		}
+	}
+	for _, e := range r.Elems {
+		ok = ok && utf8.ValidString(e)
+	}
+	if !ok {
+		return
+	}
+	if c.recs == nil || len(c.recs) >= recordCacheMax {
+		c.recs = recordCache{}
+	}
+	c.recs[key] = cachedRecord{rec: cloneRecord(r), raw: enc}
 }
 
 // storeHint merges in into the hint for (key, target); done once durable.

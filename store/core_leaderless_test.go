@@ -1050,13 +1050,13 @@ func TestSimInternalInputChecked(t *testing.T) {
 		{stranger, "/internal/read", `{"key":"k"}`, 400, "not a cluster node"},
 	} {
 		id := uint64(i + 1)
-		tc.from.env.Send("n1", "rpc"+tc.route, simCall{ID: id, Route: tc.route, Body: []byte(tc.body)})
+		tc.from.env.Send("n1", "rpc"+tc.route, simCall{ID: id, Route: tc.route, Body: simBody{raw: []byte(tc.body), size: len(tc.body)}})
 		w.Run(w.Now() + 100*time.Millisecond)
 		a, ok := tc.from.answers[id]
 		switch {
 		case !ok:
 			t.Errorf("%s %.40s: no answer", tc.route, tc.body)
-		case a.Status != tc.status || !strings.Contains(a.Msg+string(a.Body), tc.wantInAnswer):
+		case a.Status != tc.status || !strings.Contains(a.Msg+a.Body.String(), tc.wantInAnswer):
 			t.Errorf("%s %.40s: got %d %q %s, want %d with %q", tc.route, tc.body, a.Status, a.Msg, a.Body, tc.status, tc.wantInAnswer)
 		}
 	}

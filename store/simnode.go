@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -58,18 +57,18 @@ type SimReply struct {
 	Err    *OpError
 }
 
-// simCall is an internal request on the wire: its route and its JSON body (a copy, decoded
-// into a fresh value at the receiver).
+// simCall is an internal request on the wire: its route and a copy of the request (simcopy.go),
+// copied again into a fresh value at the receiver.
 type simCall struct {
 	ID    uint64
 	Route string
-	Body  []byte
+	Body  simBody
 }
 
 // simAnswer answers a simCall: Body on success (Status 0), else the error answer.
 type simAnswer struct {
 	ID      uint64
-	Body    []byte
+	Body    simBody
 	Status  int
 	Outcome string
 	Msg     string
@@ -126,7 +125,7 @@ func simNodeConfig(cfg Config, id string) (Config, error) {
 // gets every decision a core reports, with Node and Time (virtual) filled in.
 func SimBoot(cfg Config, log zerolog.Logger, events func(Event)) sim.Boot {
 	return func(e *sim.Env) sim.Program {
-		p := &simProgram{stats: newStats()}
+		p := &simProgram{stats: newStats(), seen: map[simClientReq]struct{}{}}
 		ncfg, err := simNodeConfig(cfg, e.ID())
 		lg := log.With().Str("node", e.ID()).Logger()
 		p.env = &simEnv{e: e, cfg: ncfg, rng: rand.New(e.Rand()), events: events, calls: map[uint64]*simPending{}, log: lg}
@@ -151,6 +150,28 @@ type simProgram struct {
 	stats *Stats
 	ir    *internalRules
 	err   error // the core did not start: every request gets this
+	// seen holds the client requests this incarnation took, by client and ID: the simulated
+	// network may duplicate a message, TCP never duplicates an HTTP request, so a repeated
+	// request is dropped (a duplicated increment would be applied twice).
+	seen map[simClientReq]struct{}
+}
+
+// simClientReq names a client request: its client and ID.
+type simClientReq struct {
+	from  string
+	write bool
+	id    uint64
+}
+
+// repeated reports whether the request was seen before by this incarnation, and notes it.
+func (p *simProgram) repeated(from string, write bool, id uint64) bool {
+	k := simClientReq{from: from, write: write, id: id}
+	if _, ok := p.seen[k]; ok {
+		p.stats.Inc("client_duplicate_dropped")
+		return true
+	}
+	p.seen[k] = struct{}{}
+	return false
 }
 
 // SimStats returns the counters of node n's running incarnation (nil when it is down or not
@@ -200,9 +221,13 @@ func SimHints(n *sim.Node) ([]string, error) {
 func (p *simProgram) Receive(m sim.Message) {
 	switch body := m.Body.(type) {
 	case SimWrite:
-		p.write(m.From, body)
+		if !p.repeated(m.From, true, body.ID) {
+			p.write(m.From, body)
+		}
 	case SimRead:
-		p.read(m.From, body)
+		if !p.repeated(m.From, false, body.ID) {
+			p.read(m.From, body)
+		}
 	case simCall:
 		p.handle(m.From, body)
 	case simAnswer:
@@ -292,19 +317,6 @@ func (p *simProgram) read(from string, rd SimRead) {
 	})
 }
 
-// cloneRecord is a deep copy of r (a client never shares the core's maps).
-func cloneRecord(r Record) Record {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return r
-	}
-	var c Record
-	if json.Unmarshal(b, &c) != nil {
-		return r
-	}
-	return c
-}
-
 // handle serves an internal request from peer from: decoded and validated as the HTTP side
 // does (size limit, known fields only, check), then Handle.
 func (p *simProgram) handle(from string, c simCall) {
@@ -325,14 +337,18 @@ func (p *simProgram) handle(from string, c simCall) {
 		fail(statusBadRequest, fmt.Sprintf("sender %q is not a cluster node", from))
 		return
 	}
-	if lim := body.limit(p.ir); int64(len(c.Body)) > lim {
-		fail(413, fmt.Sprintf("request body is %d bytes, more than %d", len(c.Body), lim))
+	if lim := body.limit(p.ir); int64(c.Body.size) > lim {
+		fail(413, fmt.Sprintf("request body is about %d bytes, more than %d", c.Body.size, lim))
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(req); err != nil {
+	got, err := c.Body.into(req, true)
+	if err != nil {
 		fail(statusBadRequest, "bad request body: "+err.Error())
+		return
+	}
+	req = got.(Request)
+	if body, ok = req.(internalBody); !ok {
+		fail(statusInternal, "no checks for "+c.Route)
 		return
 	}
 	if err := body.check(p.ir); err != nil {
@@ -345,12 +361,10 @@ func (p *simProgram) handle(from string, c simCall) {
 			p.env.e.Send(from, simRPCReply, simAnswer{ID: c.ID, Status: oe.Status, Outcome: oe.Outcome, Msg: oe.Msg})
 			return
 		}
-		var b []byte
-		if ans != nil {
-			if b, err = json.Marshal(ans); err != nil {
-				fail(statusInternal, "encoding answer: "+err.Error())
-				return
-			}
+		b, err := newSimBody(ans)
+		if err != nil {
+			fail(statusInternal, "encoding answer: "+err.Error())
+			return
 		}
 		p.env.e.Send(from, simRPCReply, simAnswer{ID: c.ID, Body: b})
 	})
@@ -380,7 +394,7 @@ func (s *simEnv) Now() time.Time      { return s.e.Now() }
 func (s *simEnv) Mono() time.Duration { return s.e.Mono() }
 func (s *simEnv) Rand() *rand.Rand    { return s.rng }
 
-// Call sends req as a message carrying its JSON encoding; the answer (or the timeout, a sim
+// Call sends req as a message carrying a copy of it; the answer (or the timeout, a sim
 // timer) calls done once.
 func (s *simEnv) Call(peer string, req Request, timeout time.Duration, done func(any, error)) {
 	soon := func(err error) { s.After(0, func() { done(nil, err) }) }
@@ -392,7 +406,7 @@ func (s *simEnv) Call(peer string, req Request, timeout time.Duration, done func
 		soon(&replicaError{peer: peer, refused: true, err: errors.New("unknown peer")})
 		return
 	}
-	b, err := json.Marshal(req)
+	b, err := newSimBody(req)
 	if err != nil {
 		soon(&replicaError{peer: peer, refused: true, err: err})
 		return
@@ -425,8 +439,9 @@ func (s *simEnv) answer(from string, a simAnswer) {
 		return
 	}
 	out := pc.req.answer()
-	if out != nil && len(a.Body) > 0 {
-		if err := json.Unmarshal(a.Body, out); err != nil {
+	if out != nil && !a.Body.empty() {
+		var err error
+		if out, err = a.Body.into(out, false); err != nil {
 			pc.done(nil, &replicaError{peer: from, err: fmt.Errorf("decoding answer: %w", err)})
 			return
 		}

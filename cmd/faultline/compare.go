@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/faultline/faultline/compare"
 	"github.com/faultline/faultline/harness"
+	"github.com/faultline/faultline/harness/simrt"
 	"github.com/faultline/faultline/nemesis"
 	"github.com/faultline/faultline/report"
 )
@@ -45,7 +47,7 @@ func compareFlags() []cli.Flag {
 			Usage: "fault sets separated by '/', each none, all or a comma list (e.g. partition/clock/partition,kill)"},
 		&cli.StringFlag{Name: "etcd-reads", Value: "linearizable,serializable", Usage: "--target etcd: comma list of read modes to sweep"},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "seeds per cell (--seed, --seed+1, ...; every cell runs the same seeds; more seeds narrow the invalid-seed 95% interval)"},
-		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "clusters at once"},
+		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "clusters at once (on --runtime sim: runs at once, default one per core)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the table as JSON on stdout (one object per configuration)"},
 		&cli.StringFlag{Name: "out", Usage: "folder for compare.md, compare.csv and compare.html (default: <results>/compare/<time>)"},
 	)
@@ -66,6 +68,11 @@ func compareCommand(env *appEnv) *cli.Command {
 			sw, err := sweepFromFlags(c)
 			if err != nil {
 				return cli.Exit("faultline compare: "+err.Error(), exitCannotRun)
+			}
+			if c.String("runtime") == simrt.Name && !c.IsSet("parallel") {
+				// A simulated run is single-threaded and independent of the others: one per
+				// core by default.
+				sw.Parallel = runtime.GOMAXPROCS(0)
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -280,6 +287,9 @@ func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName,
 		return cli.Exit("faultline compare: "+err.Error(), exitCannotRun)
 	}
 	defer rts.close()
+	if rts.name == simrt.Name {
+		defer tuneGC()() // once for the sweep: the runs in parallel share the collector
+	}
 	fmt.Fprintf(env.stderr, "faultline compare: %d cells x %d seeds on runtime %s%s, %s each, %d at a time\n",
 		len(cells), sw.Repeat, rts.name, rts.note, sw.Base.Time, sw.Parallel)
 	var mu sync.Mutex // the runtimes' bookkeeping

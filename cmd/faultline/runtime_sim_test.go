@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -76,5 +78,28 @@ func TestSimFlagsRefused(t *testing.T) {
 	_, errOut, code := runBinary(t, "run", "--runtime", "local", "--sim-reorder", "--time", "1s", "--nemesis", "none")
 	if code != exitCannotRun || !strings.Contains(errOut, "need --runtime sim") {
 		t.Fatalf("--sim-reorder on local: exit %d, stderr %q; want %d and a message naming --runtime sim", code, errOut, exitCannotRun)
+	}
+}
+
+// TestCompareSimParallel: compare on the sim runtime runs one run per core unless --parallel
+// says otherwise (each simulated run is single-threaded and independent).
+func TestCompareSimParallel(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	for _, tc := range []struct {
+		extra []string
+		want  string
+	}{{nil, fmt.Sprintf("%d at a time", runtime.GOMAXPROCS(0))}, {[]string{"--parallel", "1"}, "1 at a time"}} {
+		args := append([]string{"--log-level", "warn", "compare", "--runtime", "sim", "--nodes", "3", "-w", "1,2", "-r", "1",
+			"--consistency", "lww", "--nemesis", "partition", "--repeat", "2", "--time", "2s", "--nemesis-interval", "1s", "--rate", "50", "--seed", "3",
+			"--results", t.TempDir()}, tc.extra...)
+		out, errOut, code := runBinary(t, args...)
+		if code != 0 {
+			t.Fatalf("compare %v: exit %d\n%s\n%s", tc.extra, code, out, errOut)
+		}
+		if !strings.Contains(errOut, tc.want) {
+			t.Errorf("compare %v: stderr does not say %q:\n%s", tc.extra, tc.want, errOut)
+		}
 	}
 }
