@@ -11,8 +11,8 @@ import (
 )
 
 // llCore is the leaderless (Dynamo-style) replication mode as a deterministic core (env.go):
-// the behaviour of Leaderless (leaderless.go, internal.go, handoff.go) with every goroutine
-// turned into a callback of its Env. The decisions stay in the pure decide_*.go functions.
+// the behaviour of the goroutine-based mode it replaced, with every goroutine turned into a
+// callback of its Env. The decisions stay in the pure decide_*.go functions.
 //
 // Files: this one holds the state, the client operations and the receiving side;
 // core_leaderless_write.go the replicated write; core_leaderless_read.go reads and repairs;
@@ -98,7 +98,7 @@ func (c *llCore) Start() {
 	}
 }
 
-// Stats adds nothing: every leaderless figure is a Stats counter (as in Leaderless, which has
+// Stats adds nothing: every leaderless figure is a Stats counter (as in the goroutine mode before it, which had
 // no extra stats either).
 func (c *llCore) Stats() map[string]any { return map[string]any{} }
 
@@ -133,7 +133,7 @@ func (c *llCore) call(peer string, req Request, timeout time.Duration, done func
 }
 
 // applyLocal merges rec into this node's replica of key (replica_write and the other counters
-// as Leaderless.applyLocalRes counts them); done once durable.
+// as the goroutine mode counted them); done once durable.
 func (c *llCore) applyLocal(key string, rec Record, done func(mergeResult, error)) {
 	c.merge(key, rec, func(res mergeResult, err error) {
 		if err != nil {
@@ -206,7 +206,7 @@ func (c *llCore) quorums(q Quorums) Quorums {
 	return q
 }
 
-// Write implements Core (Leaderless.Write).
+// Write implements Core.
 func (c *llCore) Write(key string, op WriteOp, q Quorums, done func(error)) {
 	q = c.quorums(q)
 	w := q.W
@@ -273,7 +273,7 @@ func (c *llCore) Write(key string, op WriteOp, q Quorums, done func(error)) {
 	}
 }
 
-// writeVClock coordinates a vclock write on a replica (see Leaderless.writeVClock): the next
+// writeVClock coordinates a vclock write on a replica: the next
 // dot of this node for the key, merged locally, then the whole merged record sent on. A node
 // that does not replicate the key forwards the write.
 func (c *llCore) writeVClock(key string, op WriteOp, w int, done func(error)) {
@@ -342,7 +342,7 @@ func (c *llCore) forwardWrite(key string, op WriteOp, w int, done func(error)) {
 	try(0, nil)
 }
 
-// ---- the receiving side (internal.go's handlers) ----
+// ---- the receiving side (the /internal/... requests, through Handle) ----
 
 // Handle implements Core.
 func (c *llCore) Handle(from string, req Request, reply func(any, error)) {
@@ -512,7 +512,7 @@ func (c *llCore) applySyncedKey(peer, key string, rec Record, next func()) {
 	})
 }
 
-// packRecords is Leaderless.packRecords: the page of recs (for peer) after key after that fits
+// packRecords is the page of recs (for peer) after key after that fits
 // one request's record budget, and the key to continue after ("" on the last page).
 func (c *llCore) packRecords(recs map[string]Record, after, peer string) (map[string]Record, string) {
 	keys := make([]string, 0, len(recs))

@@ -4,7 +4,7 @@ import (
 	"sort"
 )
 
-// ---- hint delivery and probes (handoff.go, internal.go's Run and probe) ----
+// ---- hint delivery and probes ----
 
 // hintTick runs one round: probe the suspected peers, then (hinted handoff on) offer every
 // hint to its target. A round still running when the next tick comes makes that tick skip.
@@ -40,7 +40,7 @@ func (c *llCore) probe(done func()) {
 }
 
 // deliverHints offers every stored hint to its target, one at a time, in stored order; what a
-// failed delivery means is hintFate's decision (see Leaderless.deliverHints).
+// failed delivery means is hintFate's decision.
 func (c *llCore) deliverHints(done func()) {
 	hints, err := c.hints()
 	if err != nil {
@@ -105,7 +105,7 @@ func (c *llCore) deliverHints(done func()) {
 	next(0)
 }
 
-// ---- Merkle anti-entropy (internal.go's antiEntropyRound and syncWith) ----
+// ---- Merkle anti-entropy ----
 
 // aeTick compares Merkle trees with the next peer (in sorted order) and exchanges the divergent
 // leaves; a round still running makes the tick skip.

@@ -14,7 +14,7 @@ type lateAnswer struct {
 }
 
 // gather asks key's read targets for their records and calls done once r answered, or
-// without a quorum once every target reported or the deadline passed (Leaderless.gather).
+// without a quorum once every target reported or the deadline passed.
 // late, if not nil, gets the answers that came after done, once every target has reported
 // (each call is bounded by the deadline).
 func (c *llCore) gather(key string, r int, done func(map[string]Record, error), late func([]lateAnswer)) {
@@ -91,7 +91,7 @@ func (c *llCore) gather(key string, r int, done func(map[string]Record, error), 
 	end()
 }
 
-// Read implements Core (Leaderless.Read).
+// Read implements Core.
 func (c *llCore) Read(key, kind string, q Quorums, done func(Record, error)) {
 	q = c.quorums(q)
 	var merged Record

@@ -8,7 +8,7 @@ import (
 	"github.com/faultline/faultline/client"
 )
 
-// llWrite is one replicated write in flight (Leaderless.replicateOpts): an attempt per
+// llWrite is one replicated write in flight: an attempt per
 // preference-list replica (its direct write, then maybe a hint), counted by a writeTally,
 // decided once by writeTally.decide. Attempts outlive the decision (slow replicas and hints
 // still get the write) but not the operation's deadline.

@@ -14,7 +14,7 @@ import (
 )
 
 // mlCore is the multi-leader replication mode as a deterministic core (issue 11): the same
-// behaviour as Multileader (multileader.go), with every effect going through an Env. Every node
+// behaviour as the goroutine-based mode it replaced, with every effect going through an Env. Every node
 // accepts writes, applies them locally in one Persist batch together with their place in every
 // outbound queue, acknowledges them once that batch is done, and replicates them through a
 // persistent outbox per peer (the buckets and encodings of outbox.go, so a data dir stays
@@ -156,7 +156,7 @@ func newMLCore(cfg Config, env Env, stats *Stats, log zerolog.Logger) (Core, err
 	return c, nil
 }
 
-// loadMeta checks (or records) the data layout, as storage does for the old Multileader, and
+// loadMeta checks (or records) the data layout, as the old storage did, and
 // reads each outbox's length and last place.
 func (c *mlCore) loadMeta() error {
 	layout := c.cfg.DataLayout()
@@ -591,8 +591,8 @@ func (c *mlCore) noteConflict(conf MLConflict, ev *Event) {
 
 // ---- stats ----
 
-// Stats implements Core: the mode's structured stats, with the names Multileader.extraStats
-// gives them. Which clocks the lags are measured on (docs/API.md, multi-leader stats): a
+// Stats implements Core: the mode's structured stats, with the names the goroutine mode's stats had
+// for them. Which clocks the lags are measured on (docs/API.md, multi-leader stats): a
 // queue's lags and its oldest entry's age on this node's monotonic clock (mlQ), so a clock
 // fault does not show in them; the end-to-end lags ("ml_e2e") compare this node's wall clock
 // when it applied a write with the origin's when it made it. The nodes share no clock, so

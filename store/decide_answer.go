@@ -5,7 +5,7 @@ import "slices"
 // This file and the other decide_*.go files hold the replication decisions as pure functions
 // and small pure types: inputs are explicit (time as a value, randomness as a passed-in source,
 // peers as sorted slices), nothing reads a clock, starts a goroutine, does I/O or lets map
-// order leak out. The shell code (leaderless.go, handoff.go, multileader.go) calls them, so
+// order leak out. The cores (core_leaderless*.go, core_multileader*.go) call them, so
 // each decision has one implementation, and testdata/decide/*.txt pins them down
 // (decide_test.go, datadriven; go test ./store -run TestDecide -rewrite regenerates them).
 
@@ -59,7 +59,7 @@ func (a Answer) Answered() bool {
 // suspicion is the failure detector's state: the peers whose last call got no answer. A peer
 // is suspected from its first unanswered call until any answer from it (a call of an
 // operation, or the probe that pings every suspect each hint interval): there is no expiry by
-// time. Not safe for concurrent use (Leaderless guards it).
+// time. Not safe for concurrent use (the core runs on one thread).
 type suspicion struct {
 	down map[string]bool
 }
