@@ -42,49 +42,23 @@
 //
 // # The core interface
 //
-// The store core (DESIGN.md, "Store core and shell") will be driven Step-style, as etcd-io/raft
-// drives its state machine through RawNode: inputs in, effects out as data, no callbacks into
-// the environment during a step. A sketch, for the next session to make real:
+// The store core runs on this package through store.SimBoot (store/simnode.go): each store
+// node's Program builds the same core `faultline node` runs (store.Core, store/env.go) over an
+// Env made of this package's primitives. A Call to a peer is a message carrying a copy of the
+// request (a typed deep copy, checked on arrival as the HTTP side checks it) with an id; the
+// answer comes back as a message, and an Env.After timer ends the call when none does. After is
+// a node timer, Persist a Disk batch (synced under fsync always), Get and Scan read the Disk, Now
+// and Mono are the node's Clock, Rand its seeded stream, Event goes to the run's events.jsonl.
+// Clients are nodes of their own (harness/simrt) sending client/write and client/read
+// messages; the nemesis schedule is played by sim/faults.
 //
-//	type Input struct {
-//		Now  time.Time     // the node's wall clock (skewed); the core never reads a clock
-//		Mono time.Duration // its monotonic clock, for timeouts
-//		Ev   Event         // ClientRequest | PeerMessage | TimerFired | StorageDone
-//	}
-//	type Effects struct {
-//		Persist []Write   // batches; Sync true = durable before Done; Done comes back as StorageDone{ID}
-//		Send    []Message // to peers (by node id)
-//		Reply   []Reply   // to clients: ok, failed, or indeterminate
-//		Timers  []Timer   // set (id, after) or cancel
-//	}
-//	func New(cfg store.Config, st Storage, rng *rand.Rand) *Core // Storage: read-only Get/Iterate
-//	func (c *Core) Step(in Input) Effects
-//
-// Why Step/effects and not an Env the core calls (Now/Send/Persist/After/Rand): raft's
-// rawnode.go keeps the state machine free of I/O by returning a Ready (entries to persist,
-// messages to send) and letting the caller carry it out, with one ordering rule, persist before
-// send. We take the same shape without raft's Ready/Advance handshake, because a leaderless
-// store has no single log to acknowledge: each Step returns its effects. Effects as data can be
-// traced and hashed (two runs that diverge show it at the first differing effect), printed
-// in datadriven tests (etcd's interaction_test.go style), executed differently by the shell
-// (HTTP, bbolt with group commit, the wall clock) and by the simulator (this package:
-// Env.Send, Env.Persist, Env.After), and they make the durability rule explicit: an ack that
-// depends on a write is only emitted after the StorageDone for it arrives, which the simulated
-// disk then tests by crashing between the write and its sync. An Env of callbacks would be
-// easier to port today's goroutine code onto, but it lets the core observe the world in the
-// middle of a step, hides the persist/send order in call order, and needs closures as timer
-// callbacks, which cannot be printed or compared. Reads of local storage stay synchronous
-// (Storage.Get/Iterate on the sim Disk or the shell's engine): they are deterministic and
-// local, and making them effects would turn every coordinator step into two. Randomness is a
-// seeded *rand.Rand given to New (in the simulator, rand.New(env.Rand()): Rand is a
-// math/rand/v2 Source); the seed is saved with the run.
-//
-// In the simulator one node is then a Program adapter: Receive(m) becomes
-// Step(Input{Now: env.Now(), Mono: env.Mono(), Ev: PeerMessage{m}}), and the adapter carries
-// out the effects: Send via env.Send, Persist via env.Persist (its done feeds StorageDone back),
-// Timers via env.After (firing feeds TimerFired), Replies as messages to the client's node.
-// Clients are nodes running the workload generators with Jepsen process semantics, recording
-// into a sim/record History (virtual-time stamps, hashed as history.jsonl's bytes); the
-// nemesis schedule is played by sim/faults (Play: each event at its virtual time as a World
+// The core takes an Env of callbacks rather than the Step/effects shape first sketched here
+// (inputs in, effects out as data, after etcd-io/raft's RawNode): the store's behaviours were
+// goroutine code that fans out calls and races their answers against a deadline, and a callback
+// per answer carried that code over one function at a time with its decisions (the pure
+// decide_*.go functions) unchanged. Determinism does not suffer: the core runs only inside the
+// Env's serialized callbacks, so the Env orders everything, and every Env effect (send, timer,
+// persist) is an event of this package's hashed trace, so two runs that diverge still show it
+// at the first differing event.
 // fault; Target: the World as a nemesis.Target, so nemesis.HealAll heals it).
 package sim
