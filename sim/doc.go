@@ -60,5 +60,4 @@
 // Env's serialized callbacks, so the Env orders everything, and every Env effect (send, timer,
 // persist) is an event of this package's hashed trace, so two runs that diverge still show it
 // at the first differing event.
-// fault; Target: the World as a nemesis.Target, so nemesis.HealAll heals it).
 package sim
