@@ -100,8 +100,13 @@ type Config struct {
 	// NoFinalReads says the run never took its final reads (it was killed or interrupted
 	// before them): lost-updates and lost-increments, which judge against them, say unknown.
 	NoFinalReads bool
-	Log          zerolog.Logger
-	_            struct{}
+	// NoExplain skips the linearizability explanation (porcupine's second, verbose search
+	// over the failing keys, and linearizability.html): the verdict is the same, the
+	// explanation says it was skipped and how to get it (`faultline check RUN`). Sweeps set
+	// it; run and check explain.
+	NoExplain bool
+	Log       zerolog.Logger
+	_         struct{}
 }
 
 // DefaultConfig returns the defaults: everything inferred, one minute for linearizability.

@@ -55,6 +55,7 @@ type Config struct {
 
 	Checks       []string      // checker names (nil = the workload's defaults)
 	CheckTimeout time.Duration // linearizability budget
+	NoExplain    bool          // verdicts only: skip the linearizability explanation (sweeps)
 
 	Time        time.Duration // how long clients and nemesis run
 	Seed        int64         // the run's seed

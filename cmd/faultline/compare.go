@@ -47,6 +47,7 @@ func compareFlags() []cli.Flag {
 			Usage: "fault sets separated by '/', each none, all or a comma list (e.g. partition/clock/partition,kill)"},
 		&cli.StringFlag{Name: "etcd-reads", Value: "linearizable,serializable", Usage: "--target etcd: comma list of read modes to sweep"},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "seeds per cell (--seed, --seed+1, ...; every cell runs the same seeds; more seeds narrow the invalid-seed 95% interval)"},
+		&cli.BoolFlag{Name: "explain", Usage: "explain each run's linearizability failures (a second porcupine search and linearizability.html; off: verdicts only, `faultline check RUN` explains later)"},
 		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "clusters at once (on --runtime sim: runs at once, default one per core)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the table as JSON on stdout (one object per configuration)"},
 		&cli.StringFlag{Name: "out", Usage: "folder for compare.md, compare.csv and compare.html (default: <results>/compare/<time>)"},
@@ -165,6 +166,7 @@ func sweepFromFlags(c *cli.Context) (compare.Config, error) {
 		// --n), not the 1 the flags were set to above.
 		sw.Base.Store.W, sw.Base.Store.R = base.Store.N/2+1, base.Store.N/2+1
 	}
+	sw.Base.NoExplain = !c.Bool("explain") // a cell needs verdicts; `faultline check RUN` explains
 	sw.Repeat = c.Int("repeat")
 	sw.Parallel = c.Int("parallel")
 	return sw, sw.Validate()

@@ -528,6 +528,7 @@ func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 		Workload:     cfg.Workload,
 		Checks:       cfg.Checks,
 		Timeout:      cfg.CheckTimeout,
+		NoExplain:    cfg.NoExplain,
 		Dumps:        r.dumpsFinal,
 		OutDir:       rf.Dir,
 		Log:          r.log,
