@@ -56,6 +56,7 @@ type Config struct {
 	Checks       []string      // checker names (nil = the workload's defaults)
 	CheckTimeout time.Duration // linearizability budget
 	NoExplain    bool          // verdicts only: skip the linearizability explanation (sweeps)
+	NoReport     bool          // skip report.html (sweeps; `faultline serve` renders it on demand)
 
 	Time        time.Duration // how long clients and nemesis run
 	Seed        int64         // the run's seed

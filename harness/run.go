@@ -309,7 +309,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	if err := run.WriteJSON(report.ResultsFile, res); err != nil {
 		return out, err
 	}
-	if err := report.WriteHTML(run.Dir); err != nil {
+	if cfg.NoReport {
+		// a sweep: `faultline serve` renders the report on demand
+	} else if err := report.WriteHTML(run.Dir); err != nil {
 		log.Warn().Err(err).Msg("report.html")
 	}
 	if err := run.LinkLatest(); err != nil {

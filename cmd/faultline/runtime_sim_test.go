@@ -121,6 +121,9 @@ func TestCompareSimVerdictsOnly(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("compare: exit %d\n%s\n%s", code, out, errOut)
 	}
+	if !strings.Contains(errOut, "verdicts only") {
+		t.Errorf("compare does not say its run folders carry verdicts only:\n%s", errOut)
+	}
 	runs, err := filepath.Glob(filepath.Join(res, "register-partition", "*", "results.json"))
 	if err != nil || len(runs) != 2 {
 		t.Fatalf("want 2 run folders, got %v (%v)", runs, err)
@@ -133,6 +136,9 @@ func TestCompareSimVerdictsOnly(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(filepath.Dir(r), "linearizability.html")); err == nil {
 			t.Errorf("%s: linearizability.html written by a sweep", filepath.Dir(r))
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(r), "report.html")); err == nil {
+			t.Errorf("%s: report.html written by a sweep (serve renders it on demand)", filepath.Dir(r))
 		}
 		if bytes.Contains(b, []byte(`"not linearizable`)) || bytes.Contains(b, []byte("keys are not linearizable")) {
 			invalid = filepath.Dir(r)

@@ -541,7 +541,9 @@ func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 	if err := rf.WriteJSON(report.ResultsFile, res); err != nil {
 		return err
 	}
-	if err := report.WriteHTML(rf.Dir); err != nil {
+	if cfg.NoReport {
+		// a sweep: `faultline serve` renders the report on demand
+	} else if err := report.WriteHTML(rf.Dir); err != nil {
 		r.log.Warn().Err(err).Msg("report.html")
 	}
 	if r.opt.Dir != "" {
