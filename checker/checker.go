@@ -105,8 +105,12 @@ type Config struct {
 	// explanation says it was skipped and how to get it (`faultline check RUN`). Sweeps set
 	// it; run and check explain.
 	NoExplain bool
-	Log       zerolog.Logger
-	_         struct{}
+	// KeyWorkers bounds how many keys porcupine checks at once (0: one per core). A sweep
+	// running one history per core sets 1, so the pathological keys of parallel runs do not
+	// all hold their search state at once.
+	KeyWorkers int
+	Log        zerolog.Logger
+	_          struct{}
 }
 
 // DefaultConfig returns the defaults: everything inferred, one minute for linearizability.
@@ -134,6 +138,9 @@ func (c Config) Validate() error {
 		if !slices.Contains(Names(), n) {
 			return fmt.Errorf("checker: check %q: want one of %s", n, strings.Join(Names(), ", "))
 		}
+	}
+	if c.KeyWorkers < 0 {
+		return fmt.Errorf("checker: key workers (%d) must be >= 0 (0: one per core)", c.KeyWorkers)
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("checker: timeout (%s) must be >= 0", c.Timeout)

@@ -402,6 +402,9 @@ func checkLinearizable(ctx context.Context, h *prepared, model string, cfg Confi
 	work := make(chan int)
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
+	if cfg.KeyWorkers > 0 {
+		workers = cfg.KeyWorkers
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {

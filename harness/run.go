@@ -292,13 +292,14 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	cctx, cancel := cleanupCtx(cfg.CheckTimeout + 30*time.Second)
 	defer cancel()
 	res, err := checker.Check(cctx, ops, checker.Config{
-		Workload:  cfg.Workload,
-		Checks:    cfg.Checks,
-		Timeout:   cfg.CheckTimeout,
-		NoExplain: cfg.NoExplain,
-		Dumps:     dumps,
-		OutDir:    run.Dir,
-		Log:       log,
+		Workload:   cfg.Workload,
+		Checks:     cfg.Checks,
+		Timeout:    cfg.CheckTimeout,
+		NoExplain:  cfg.NoExplain,
+		KeyWorkers: cfg.CheckWorkers,
+		Dumps:      dumps,
+		OutDir:     run.Dir,
+		Log:        log,
 		// the final reads are the reads by processes from here on
 		FinalProcess: wcfg.FinalProcess,
 	})

@@ -75,6 +75,11 @@ func compareCommand(env *appEnv) *cli.Command {
 				// core by default.
 				sw.Parallel = runtime.GOMAXPROCS(0)
 			}
+			if sw.Parallel > 1 {
+				// the runs already share the cores: one porcupine search per run bounds
+				// the memory of pathological keys
+				sw.Base.CheckWorkers = 1
+			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return doCompare(ctx, env, sw, c.String("runtime"), c.String("out"), c.Bool("json"))

@@ -529,6 +529,7 @@ func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 		Checks:       cfg.Checks,
 		Timeout:      cfg.CheckTimeout,
 		NoExplain:    cfg.NoExplain,
+		KeyWorkers:   cfg.CheckWorkers,
 		Dumps:        r.dumpsFinal,
 		OutDir:       rf.Dir,
 		Log:          r.log,
