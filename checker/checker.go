@@ -100,8 +100,17 @@ type Config struct {
 	// NoFinalReads says the run never took its final reads (it was killed or interrupted
 	// before them): lost-updates and lost-increments, which judge against them, say unknown.
 	NoFinalReads bool
-	Log          zerolog.Logger
-	_            struct{}
+	// NoExplain skips the linearizability explanation (porcupine's second, verbose search
+	// over the failing keys, and linearizability.html): the verdict is the same, the
+	// explanation says it was skipped and how to get it (`faultline check RUN`). Sweeps set
+	// it; run and check explain.
+	NoExplain bool
+	// KeyWorkers bounds how many keys porcupine checks at once (0: one per core). A sweep
+	// running one history per core sets 1, so the pathological keys of parallel runs do not
+	// all hold their search state at once.
+	KeyWorkers int
+	Log        zerolog.Logger
+	_          struct{}
 }
 
 // DefaultConfig returns the defaults: everything inferred, one minute for linearizability.
@@ -129,6 +138,9 @@ func (c Config) Validate() error {
 		if !slices.Contains(Names(), n) {
 			return fmt.Errorf("checker: check %q: want one of %s", n, strings.Join(Names(), ", "))
 		}
+	}
+	if c.KeyWorkers < 0 {
+		return fmt.Errorf("checker: key workers (%d) must be >= 0 (0: one per core)", c.KeyWorkers)
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("checker: timeout (%s) must be >= 0", c.Timeout)

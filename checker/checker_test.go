@@ -418,3 +418,28 @@ func TestStalenessInfoWriteTakesEffectLate(t *testing.T) {
 		t.Errorf("staleness: got %d of %d reads stale, %d behind, want 0 of 1: the info write of 1 may have taken effect after the write of 2", d.Stale, d.Reads, d.MaxBehind)
 	}
 }
+
+// TestNoExplainVerdictOnly: a sweep's check gives the same verdict without the explanation's
+// second porcupine search or linearizability.html, and says how to get them.
+func TestNoExplainVerdictOnly(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.OutDir = dir
+	cfg.NoExplain = true
+	res, err := Check(context.Background(), load(t, "reg-invalid-never-written.jsonl"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Valid != Invalid || res.Checkers[Linearizable].Valid != Invalid {
+		t.Fatalf("got %s (linearizable %s), want invalid", res.Valid, res.Checkers[Linearizable].Valid)
+	}
+	if res.Visualization != "" {
+		t.Errorf("visualization %q written with NoExplain", res.Visualization)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "linearizability.html")); err == nil {
+		t.Error("linearizability.html written with NoExplain")
+	}
+	if ex := res.Checkers[Linearizable].Explanation; !strings.Contains(strings.Join(ex, "\n"), NoExplainNote) {
+		t.Errorf("explanation does not say it was skipped: %q", ex)
+	}
+}

@@ -402,6 +402,9 @@ func checkLinearizable(ctx context.Context, h *prepared, model string, cfg Confi
 	work := make(chan int)
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
+	if cfg.KeyWorkers > 0 {
+		workers = cfg.KeyWorkers
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -481,9 +484,16 @@ func checkLinearizable(ctx context.Context, h *prepared, model string, cfg Confi
 		return res, ""
 	}
 	res.Explanation = append([]string{fmt.Sprintf("%d of %d keys are not linearizable (%s model)", d.Invalid, d.Keys, model)}, res.Explanation...)
+	if cfg.NoExplain {
+		res.Explanation = append(res.Explanation, NoExplainNote)
+		return res, ""
+	}
 	vis := explainLinearizable(ctx, h, pm, model, all, invalid, deadline, cfg, d, res)
 	return res, vis
 }
+
+// NoExplainNote is the explanation's last line when Config.NoExplain skipped it.
+const NoExplainNote = "explanation skipped (a sweep checks verdicts only): `faultline check RUN` explains the failing keys and draws linearizability.html"
 
 // maxExplained bounds how many failing keys are explained and visualized.
 const maxExplained = 5

@@ -55,6 +55,9 @@ type Config struct {
 
 	Checks       []string      // checker names (nil = the workload's defaults)
 	CheckTimeout time.Duration // linearizability budget
+	NoExplain    bool          // verdicts only: skip the linearizability explanation (sweeps)
+	NoReport     bool          // skip report.html (sweeps; `faultline serve` renders it on demand)
+	CheckWorkers int           // keys checked at once (0: one per core; sweeps running a run per core: 1)
 
 	Time        time.Duration // how long clients and nemesis run
 	Seed        int64         // the run's seed

@@ -292,12 +292,14 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	cctx, cancel := cleanupCtx(cfg.CheckTimeout + 30*time.Second)
 	defer cancel()
 	res, err := checker.Check(cctx, ops, checker.Config{
-		Workload: cfg.Workload,
-		Checks:   cfg.Checks,
-		Timeout:  cfg.CheckTimeout,
-		Dumps:    dumps,
-		OutDir:   run.Dir,
-		Log:      log,
+		Workload:   cfg.Workload,
+		Checks:     cfg.Checks,
+		Timeout:    cfg.CheckTimeout,
+		NoExplain:  cfg.NoExplain,
+		KeyWorkers: cfg.CheckWorkers,
+		Dumps:      dumps,
+		OutDir:     run.Dir,
+		Log:        log,
 		// the final reads are the reads by processes from here on
 		FinalProcess: wcfg.FinalProcess,
 	})
@@ -308,7 +310,9 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Outcome, error) {
 	if err := run.WriteJSON(report.ResultsFile, res); err != nil {
 		return out, err
 	}
-	if err := report.WriteHTML(run.Dir); err != nil {
+	if cfg.NoReport {
+		// a sweep: `faultline serve` renders the report on demand
+	} else if err := report.WriteHTML(run.Dir); err != nil {
 		log.Warn().Err(err).Msg("report.html")
 	}
 	if err := run.LinkLatest(); err != nil {

@@ -47,6 +47,7 @@ func compareFlags() []cli.Flag {
 			Usage: "fault sets separated by '/', each none, all or a comma list (e.g. partition/clock/partition,kill)"},
 		&cli.StringFlag{Name: "etcd-reads", Value: "linearizable,serializable", Usage: "--target etcd: comma list of read modes to sweep"},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "seeds per cell (--seed, --seed+1, ...; every cell runs the same seeds; more seeds narrow the invalid-seed 95% interval)"},
+		&cli.BoolFlag{Name: "explain", Usage: "full run folders: explain each run's linearizability failures (a second porcupine search, linearizability.html) and write report.html (off: verdicts only; `faultline check RUN` explains, `faultline serve` renders reports)"},
 		&cli.IntFlag{Name: "parallel", Value: 1, Usage: "clusters at once (on --runtime sim: runs at once, default one per core)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the table as JSON on stdout (one object per configuration)"},
 		&cli.StringFlag{Name: "out", Usage: "folder for compare.md, compare.csv and compare.html (default: <results>/compare/<time>)"},
@@ -73,6 +74,11 @@ func compareCommand(env *appEnv) *cli.Command {
 				// A simulated run is single-threaded and independent of the others: one per
 				// core by default.
 				sw.Parallel = runtime.GOMAXPROCS(0)
+			}
+			if sw.Parallel > 1 {
+				// the runs already share the cores: one porcupine search per run bounds
+				// the memory of pathological keys
+				sw.Base.CheckWorkers = 1
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -165,6 +171,9 @@ func sweepFromFlags(c *cli.Context) (compare.Config, error) {
 		// --n), not the 1 the flags were set to above.
 		sw.Base.Store.W, sw.Base.Store.R = base.Store.N/2+1, base.Store.N/2+1
 	}
+	// A cell needs verdicts: `faultline check RUN` explains a run, `faultline serve` renders
+	// its report.html on demand.
+	sw.Base.NoExplain, sw.Base.NoReport = !c.Bool("explain"), !c.Bool("explain")
 	sw.Repeat = c.Int("repeat")
 	sw.Parallel = c.Int("parallel")
 	return sw, sw.Validate()
@@ -292,6 +301,9 @@ func doCompare(ctx context.Context, env *appEnv, sw compare.Config, runtimeName,
 	}
 	fmt.Fprintf(env.stderr, "faultline compare: %d cells x %d seeds on runtime %s%s, %s each, %d at a time\n",
 		len(cells), sw.Repeat, rts.name, rts.note, sw.Base.Time, sw.Parallel)
+	if sw.Base.NoExplain {
+		fmt.Fprintln(env.stderr, "faultline compare: run folders carry verdicts only (no linearizability explanation, linearizability.html or report.html; --explain writes them): `faultline check RUN` explains a run, `faultline serve` renders its report")
+	}
 	var mu sync.Mutex // the runtimes' bookkeeping
 	run := func(ctx context.Context, worker int, cfg harness.Config) (*harness.Outcome, error) {
 		mu.Lock()

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -101,5 +104,60 @@ func TestCompareSimParallel(t *testing.T) {
 		if !strings.Contains(errOut, tc.want) {
 			t.Errorf("compare %v: stderr does not say %q:\n%s", tc.extra, tc.want, errOut)
 		}
+	}
+}
+
+// TestCompareSimVerdictsOnly: compare's runs carry verdicts without the linearizability
+// explanation (no linearizability.html; results.json says it was skipped and how to get it),
+// and `faultline check RUN` on such a run folder explains and draws it.
+func TestCompareSimVerdictsOnly(t *testing.T) {
+	if binary == "" {
+		t.Skip("builds and runs the binary")
+	}
+	res := t.TempDir()
+	out, errOut, code := runBinary(t, "--log-level", "warn", "compare", "--runtime", "sim", "--nodes", "3", "-w", "1", "-r", "1",
+		"--consistency", "lww", "--nemesis", "partition", "--repeat", "2", "--time", "2s", "--nemesis-interval", "1s", "--rate", "50",
+		"--seed", "3", "--parallel", "1", "--results", res)
+	if code != 0 {
+		t.Fatalf("compare: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "verdicts only") {
+		t.Errorf("compare does not say its run folders carry verdicts only:\n%s", errOut)
+	}
+	runs, err := filepath.Glob(filepath.Join(res, "register-partition", "*", "results.json"))
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("want 2 run folders, got %v (%v)", runs, err)
+	}
+	invalid := ""
+	for _, r := range runs {
+		b, err := os.ReadFile(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(r), "linearizability.html")); err == nil {
+			t.Errorf("%s: linearizability.html written by a sweep", filepath.Dir(r))
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(r), "report.html")); err == nil {
+			t.Errorf("%s: report.html written by a sweep (serve renders it on demand)", filepath.Dir(r))
+		}
+		if bytes.Contains(b, []byte(`"not linearizable`)) || bytes.Contains(b, []byte("keys are not linearizable")) {
+			invalid = filepath.Dir(r)
+			if !bytes.Contains(b, []byte("explanation skipped")) {
+				t.Errorf("%s: results.json does not say the explanation was skipped", r)
+			}
+		}
+	}
+	if invalid == "" {
+		t.Fatal("no non-linearizable run among lww W=1 R=1 under partitions (seeds 3, 4)")
+	}
+	stdout, errOut, code := runBinary(t, "check", invalid)
+	if code != exitInvalid {
+		t.Fatalf("check %s: exit %d, want %d\n%s\n%s", invalid, code, exitInvalid, stdout, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(invalid, "linearizability.html")); err != nil {
+		t.Errorf("check on a sweep's run folder did not draw linearizability.html: %v", err)
+	}
+	if strings.Contains(stdout, "explanation skipped") {
+		t.Errorf("check did not explain:\n%s", stdout)
 	}
 }

@@ -528,6 +528,8 @@ func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 		Workload:     cfg.Workload,
 		Checks:       cfg.Checks,
 		Timeout:      cfg.CheckTimeout,
+		NoExplain:    cfg.NoExplain,
+		KeyWorkers:   cfg.CheckWorkers,
 		Dumps:        r.dumpsFinal,
 		OutDir:       rf.Dir,
 		Log:          r.log,
@@ -540,7 +542,9 @@ func (r *run) save(ctx context.Context, sched nemesis.Schedule) error {
 	if err := rf.WriteJSON(report.ResultsFile, res); err != nil {
 		return err
 	}
-	if err := report.WriteHTML(rf.Dir); err != nil {
+	if cfg.NoReport {
+		// a sweep: `faultline serve` renders the report on demand
+	} else if err := report.WriteHTML(rf.Dir); err != nil {
 		r.log.Warn().Err(err).Msg("report.html")
 	}
 	if r.opt.Dir != "" {
