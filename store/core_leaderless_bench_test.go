@@ -49,12 +49,19 @@ func (c *benchClient) Receive(m sim.Message) {
 // ops/s in all, a partition of a random minority every 5 s, 30 s of virtual time. It reports
 // virtual seconds simulated per wall second (the target: >= 100).
 func BenchmarkSimDefaultRun(b *testing.B) {
+	cfg := llTestConfig(5)
+	cfg.ReadRepair = true
+	cfg.AntiEntropy = time.Second
+	benchSimDefaultRun(b, cfg)
+}
+
+// benchSimDefaultRun runs the default run's shape on cfg's cluster for b.N seeds: 10 clients
+// (benchClient) for 30 s of virtual time, a partition of two random nodes every 5 s, healed
+// 2.5 s later.
+func benchSimDefaultRun(b *testing.B, cfg Config) {
 	const virtual = 30 * time.Second
 	ops := 0
 	for i := 0; i < b.N; i++ {
-		cfg := llTestConfig(5)
-		cfg.ReadRepair = true
-		cfg.AntiEntropy = time.Second
 		scfg := sim.DefaultConfig()
 		scfg.Seed = uint64(i + 1)
 		w, err := sim.New(scfg)
