@@ -397,7 +397,7 @@ func (c *llCore) loadMeta() error {
 	case "":
 		c.newDir = true // Start records the layout
 	default:
-		return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
+		return layoutMismatch(string(had), layout)
 	}
 	v, err := c.env.Get(string(bucketMeta), []byte("seq"))
 	if err != nil {

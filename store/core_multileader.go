@@ -174,7 +174,7 @@ func (c *mlCore) loadMeta() error {
 			}
 		})
 	default:
-		return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
+		return layoutMismatch(string(had), layout)
 	}
 	for _, id := range c.order {
 		p := c.peers[id]

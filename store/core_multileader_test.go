@@ -10,7 +10,6 @@ import (
 
 	"github.com/faultline/faultline/client"
 	"github.com/faultline/faultline/sim"
-	"github.com/rs/zerolog"
 )
 
 // Deterministic tests of the multi-leader core (core_multileader*.go): a cluster of cores in
@@ -29,25 +28,7 @@ func mlTestConfig(n int, conflict, topology string) Config {
 // newMLCluster is newSimCluster with the simulator's config given (network faults, disks).
 func newMLCluster(t *testing.T, scfg sim.Config, cfg Config) *simCluster {
 	t.Helper()
-	w, err := sim.New(scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := SimCheckConfig(cfg); err != nil {
-		t.Fatal(err)
-	}
-	c := &simCluster{t: t, w: w, cfg: cfg, ids: cfg.NodeIDs()}
-	boot := SimBoot(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), func(e Event) { c.events = append(c.events, e) })
-	for _, id := range c.ids {
-		if _, err := w.AddNode(id, boot); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.cl = &simClient{replies: map[uint64]SimReply{}}
-	if _, err := w.AddNode("c", func(env *sim.Env) sim.Program { c.cl.env = env; return c.cl }); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return newSimClusterOn(t, scfg, cfg)
 }
 
 func simSeed(seed uint64) sim.Config {

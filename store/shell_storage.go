@@ -84,6 +84,12 @@ func newShellStorage(eng Engine, sync bool, linger time.Duration, post func(func
 	return s
 }
 
+// layoutMismatch is the error of a data dir written under layout had, opened under layout
+// (the shell checks it on open; the cores check it again when built on an Env).
+func layoutMismatch(had, layout string) error {
+	return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
+}
+
 // checkLayout records layout in a new store and refuses an existing store written under another
 // one (errLayout).
 func checkLayout(eng Engine, layout string, sync bool) error {
@@ -98,7 +104,7 @@ func checkLayout(eng Engine, layout string, sync bool) error {
 		b := &Batch{Ops: []BatchOp{{Bucket: string(bucketMeta), Key: []byte("layout"), Value: []byte(layout)}}}
 		return eng.Apply(b, sync)
 	default:
-		return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
+		return layoutMismatch(string(had), layout)
 	}
 }
 
