@@ -52,15 +52,7 @@ func FinalReads(ctx context.Context, cfg Config, newClient func(process int) (Cl
 			var causal string
 			res := readKey(opCtx, &cfg, c, key, &causal)
 			cancel()
-			comp := inv
-			comp.Type = res.typ
-			if res.typ == history.OK {
-				comp.Value = res.value
-			}
-			if res.err != nil {
-				comp.Error = res.err.Error()
-			}
-			rec.Record(comp)
+			rec.Record(res.completion(inv))
 			if res.typ == history.OK {
 				ok = true
 				break

@@ -362,15 +362,7 @@ func (f *finalReads) try(ki, try int) {
 		if cancel != nil {
 			cancel()
 		}
-		comp := inv
-		comp.Type = res.typ
-		if res.typ == history.OK {
-			comp.Value = res.value
-		}
-		if res.err != nil {
-			comp.Error = res.err.Error()
-		}
-		f.rec.Record(comp)
+		f.rec.Record(res.completion(inv))
 		switch {
 		case res.typ == history.OK:
 			f.try(ki+1, 0)

@@ -132,14 +132,9 @@ func (w *worker) begin(read bool, k int, v int64, cas bool) (history.Op, int64, 
 
 // finish records the completion of inv with res and retires the process if the op ended
 // indeterminate (the next op gets a new process id and a fresh client).
-func (w *worker) finish(inv history.Op, k int, v int64, res opResult) {
-	read := inv.F == history.FRead
-	if read && res.typ == history.OK && res.value.Kind == history.KindInt && w.cfg.CASShare > 0 {
-		w.lastRead[k] = res.value.Int
-	}
-	if !read && res.typ == history.OK && w.cfg.Workload == Register && w.cfg.CASShare > 0 {
-		w.lastRead[k] = v // the value this process knows the key holds
-	}
+// completion is the history record that ends inv with res: its type, and its value when ok,
+// or the error.
+func (res opResult) completion(inv history.Op) history.Op {
 	comp := inv
 	comp.Type = res.typ
 	if res.typ == history.OK {
@@ -148,7 +143,18 @@ func (w *worker) finish(inv history.Op, k int, v int64, res opResult) {
 	if res.err != nil {
 		comp.Error = res.err.Error()
 	}
-	w.rec.Record(comp)
+	return comp
+}
+
+func (w *worker) finish(inv history.Op, k int, v int64, res opResult) {
+	read := inv.F == history.FRead
+	if read && res.typ == history.OK && res.value.Kind == history.KindInt && w.cfg.CASShare > 0 {
+		w.lastRead[k] = res.value.Int
+	}
+	if !read && res.typ == history.OK && w.cfg.Workload == Register && w.cfg.CASShare > 0 {
+		w.lastRead[k] = v // the value this process knows the key holds
+	}
+	w.rec.Record(res.completion(inv))
 	switch res.typ {
 	case history.OK:
 		w.ctrs.OK.Add(1)
