@@ -38,12 +38,18 @@ type runningNode struct {
 func newCluster(t *testing.T, size int, mod func(*Config)) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t, peers: map[string]string{}, dir: t.TempDir(), mod: mod, nodes: map[string]*runningNode{}}
+	c.startAll(size)
+	return c
+}
+
+// startAll runs size nodes n1..nSize on loopback ports, stopped when the test ends.
+func (c *testCluster) startAll(size int) {
 	lns := map[string]net.Listener{}
 	for i := 1; i <= size; i++ {
 		id := fmt.Sprintf("n%d", i)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			c.t.Fatal(err)
 		}
 		c.ids = append(c.ids, id)
 		c.peers[id] = ln.Addr().String()
@@ -52,12 +58,11 @@ func newCluster(t *testing.T, size int, mod func(*Config)) *testCluster {
 	for _, id := range c.ids {
 		c.startOn(id, lns[id])
 	}
-	t.Cleanup(func() {
+	c.t.Cleanup(func() {
 		for id := range c.nodes {
 			c.stop(id)
 		}
 	})
-	return c
 }
 
 func (c *testCluster) config(id string) Config {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -413,25 +412,7 @@ func newShellCluster(t *testing.T, size int, timeout time.Duration) *shellCluste
 	sc := &shellCluster{cores: map[string]*testCore{}}
 	mode := newTestCoreMode(t, timeout, sc.cores, &sc.mu)
 	tc := &testCluster{t: t, peers: map[string]string{}, dir: t.TempDir(), nodes: map[string]*runningNode{}, mode: mode}
-	lns := map[string]net.Listener{}
-	for i := 1; i <= size; i++ {
-		id := fmt.Sprintf("n%d", i)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tc.ids = append(tc.ids, id)
-		tc.peers[id] = ln.Addr().String()
-		lns[id] = ln
-	}
-	for _, id := range tc.ids {
-		tc.startOn(id, lns[id])
-	}
-	t.Cleanup(func() {
-		for id := range tc.nodes {
-			tc.stop(id)
-		}
-	})
+	tc.startAll(size)
 	sc.testCluster = tc
 	return sc
 }
