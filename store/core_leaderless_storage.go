@@ -392,12 +392,8 @@ func (c *llCore) loadMeta() error {
 	if err != nil {
 		return err
 	}
-	switch string(had) {
-	case layout:
-	case "":
-		c.newDir = true // Start records the layout
-	default:
-		return layoutMismatch(string(had), layout)
+	if c.newDir, err = layoutState(had, layout); err != nil { // Start records a new one
+		return err
 	}
 	v, err := c.env.Get(string(bucketMeta), []byte("seq"))
 	if err != nil {

@@ -164,17 +164,17 @@ func (c *mlCore) loadMeta() error {
 	if err != nil {
 		return err
 	}
-	switch string(had) {
-	case layout:
-	case "":
+	fresh, err := layoutState(had, layout)
+	if err != nil {
+		return err
+	}
+	if fresh {
 		b := &Batch{Ops: []BatchOp{{Bucket: string(bucketMeta), Key: []byte("layout"), Value: []byte(layout)}}}
 		c.disk.persist(b, func(err error) {
 			if err != nil {
 				c.log.Error().Err(err).Msg("recording the data layout")
 			}
 		})
-	default:
-		return layoutMismatch(string(had), layout)
 	}
 	for _, id := range c.order {
 		p := c.peers[id]

@@ -84,10 +84,18 @@ func newShellStorage(eng Engine, sync bool, linger time.Duration, post func(func
 	return s
 }
 
-// layoutMismatch is the error of a data dir written under layout had, opened under layout
-// (the shell checks it on open; the cores check it again when built on an Env).
-func layoutMismatch(had, layout string) error {
-	return fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
+// layoutState compares the layout a data dir recorded (had; nil or empty: none yet, a fresh
+// dir) with the one the node is configured with: fresh says the layout is still to be recorded,
+// and a different one is errLayout naming both. The shell checks it on open; the cores check it
+// again when built on an Env.
+func layoutState(had []byte, layout string) (fresh bool, err error) {
+	switch string(had) {
+	case layout:
+		return false, nil
+	case "":
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: it holds data written with %s, and this node is configured with %s; start it with the flags it had, or give it a fresh data dir", errLayout, had, layout)
 }
 
 // checkLayout records layout in a new store and refuses an existing store written under another
@@ -97,15 +105,12 @@ func checkLayout(eng Engine, layout string, sync bool) error {
 	if err != nil {
 		return err
 	}
-	switch string(had) {
-	case layout:
-		return nil
-	case "":
-		b := &Batch{Ops: []BatchOp{{Bucket: string(bucketMeta), Key: []byte("layout"), Value: []byte(layout)}}}
-		return eng.Apply(b, sync)
-	default:
-		return layoutMismatch(string(had), layout)
+	fresh, err := layoutState(had, layout)
+	if !fresh || err != nil {
+		return err
 	}
+	b := &Batch{Ops: []BatchOp{{Bucket: string(bucketMeta), Key: []byte("layout"), Value: []byte(layout)}}}
+	return eng.Apply(b, sync)
 }
 
 // Persist implements Env.Persist (on the loop): b is visible to Get and Scan at once, and done
